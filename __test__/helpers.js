@@ -1,0 +1,46 @@
+'use strict'
+// Shared by the tests: record real V8 profiles, run code in a fresh process.
+
+const { Session } = require('node:inspector')
+const { spawnSync } = require('node:child_process')
+const path = require('node:path')
+
+const ROOT = path.resolve(__dirname, '..')
+
+function fib(n) {
+  return n < 2 ? n : fib(n - 1) + fib(n - 2)
+}
+
+/** Record a real CPU profile of this thread while it runs fib for `ms` milliseconds. */
+async function recordProfile({ ms = 150, intervalUs = 200, work = fib } = {}) {
+  const session = new Session()
+  session.connect()
+  const post = (method, params) =>
+    new Promise((resolve, reject) =>
+      session.post(method, params, (err, res) => (err ? reject(err) : resolve(res))),
+    )
+  try {
+    await post('Profiler.enable')
+    await post('Profiler.setSamplingInterval', { interval: intervalUs })
+    await post('Profiler.start')
+    const end = Date.now() + ms
+    while (Date.now() < end) work(18)
+    const { profile } = await post('Profiler.stop')
+    return profile
+  } finally {
+    session.disconnect()
+  }
+}
+
+/** Run `code` in a new node process (cwd = package root); returns {status, stdout, stderr}. */
+function runNode(code, { env = {}, timeout = 60_000 } = {}) {
+  const r = spawnSync(process.execPath, ['-e', code], {
+    cwd: ROOT,
+    env: { ...process.env, ...env },
+    encoding: 'utf8',
+    timeout,
+  })
+  return { status: r.status, signal: r.signal, stdout: r.stdout, stderr: r.stderr }
+}
+
+module.exports = { ROOT, fib, recordProfile, runNode }

@@ -1,0 +1,173 @@
+use std::sync::Arc;
+
+use napi::bindgen_prelude::{AsyncTask, BigInt, Buffer, Either};
+use napi::{Error, Result, Status};
+use napi_derive::napi;
+
+use super::guard::invalid_arg;
+use super::task::OffThread;
+use crate::core::encode::collapsed::profile_to_collapsed;
+use crate::core::encode::cpuprofile::to_cpuprofile;
+use crate::core::encode::pprof::{profile_to_pprof, PprofOptions as CorePprofOptions};
+use crate::core::profile::Profile;
+
+/// Options for pprof encoding.
+#[napi(object)]
+pub struct PprofOptions {
+  /// Wall-clock start of the profile, ns since the Unix epoch.
+  pub time_nanos: Option<BigInt>,
+  /// Sampling interval in ns (default: mean gap between samples).
+  pub period_nanos: Option<f64>,
+}
+
+pub fn pprof_options(o: Option<PprofOptions>) -> Result<CorePprofOptions> {
+  let Some(o) = o else {
+    return Ok(CorePprofOptions::default());
+  };
+  let time_nanos = match o.time_nanos {
+    None => 0,
+    Some(b) => {
+      let (v, lossless) = b.get_i64();
+      if !lossless {
+        return Err(invalid_arg("timeNanos must fit in a signed 64-bit integer"));
+      }
+      v
+    }
+  };
+  let period_nanos = match o.period_nanos {
+    None => None,
+    Some(p) if p.is_finite() && p >= 0.0 => Some(p as i64),
+    Some(p) => {
+      return Err(invalid_arg(format!(
+        "periodNanos must be a finite number >= 0, got {p}"
+      )))
+    }
+  };
+  Ok(CorePprofOptions {
+    time_nanos,
+    period_nanos,
+  })
+}
+
+/// µs bounds from JS: ±Infinity mean "unbounded"; NaN is a caller bug.
+pub fn window_bounds(t0: f64, t1: f64) -> Result<(i64, i64)> {
+  if t0.is_nan() || t1.is_nan() {
+    return Err(invalid_arg("window bounds must be numbers (µs), got NaN"));
+  }
+  if t1 < t0 {
+    return Err(Error::new(
+      Status::InvalidArg,
+      format!("window end {t1} is before its start {t0}"),
+    ));
+  }
+  // `as` saturates, so ±Infinity become i64::MIN / i64::MAX.
+  Ok((t0.floor() as i64, t1.ceil() as i64))
+}
+
+fn parse_bytes(bytes: &[u8]) -> Result<Profile> {
+  Profile::from_json(bytes).map_err(|e| Error::new(Status::InvalidArg, e.to_string()))
+}
+
+/// A validated V8 CPU profile of one thread, held natively.
+#[napi]
+pub struct CpuProfile {
+  pub(crate) inner: Arc<Profile>,
+}
+
+impl From<Profile> for CpuProfile {
+  fn from(p: Profile) -> Self {
+    CpuProfile { inner: Arc::new(p) }
+  }
+}
+
+#[napi]
+impl CpuProfile {
+  /// Parse and validate `Profiler.stop`'s profile as JSON text (or its UTF-8 bytes).
+  #[napi(factory, catch_unwind)]
+  pub fn parse(json: Either<String, Buffer>) -> Result<CpuProfile> {
+    let p = match &json {
+      Either::A(s) => parse_bytes(s.as_bytes())?,
+      Either::B(b) => parse_bytes(b)?,
+    };
+    Ok(p.into())
+  }
+
+  /// `parse` on the libuv thread pool.
+  #[napi(ts_return_type = "Promise<CpuProfile>")]
+  pub fn parse_async(json: Either<String, Buffer>) -> AsyncTask<OffThread<Profile, CpuProfile>> {
+    let bytes = match json {
+      Either::A(s) => s.into_bytes(),
+      Either::B(b) => b.to_vec(),
+    };
+    AsyncTask::new(OffThread::new(move || parse_bytes(&bytes)))
+  }
+
+  /// µs, monotonic clock (`process.hrtime`).
+  #[napi(getter)]
+  pub fn start_time(&self) -> f64 {
+    self.inner.start_time as f64
+  }
+
+  #[napi(getter)]
+  pub fn end_time(&self) -> f64 {
+    self.inner.end_time as f64
+  }
+
+  #[napi(getter)]
+  pub fn sample_count(&self) -> u32 {
+    self.inner.samples.len() as u32
+  }
+
+  #[napi(getter)]
+  pub fn node_count(&self) -> u32 {
+    self.inner.nodes.len() as u32
+  }
+
+  /// The samples within `[t0, t1]` µs (inclusive), tree pruned to what they reach.
+  #[napi(catch_unwind)]
+  pub fn window(&self, t0: f64, t1: f64) -> Result<CpuProfile> {
+    let (a, b) = window_bounds(t0, t1)?;
+    Ok(self.inner.window(a, b).into())
+  }
+
+  #[napi(catch_unwind)]
+  pub fn to_cpuprofile(&self) -> Result<String> {
+    Ok(to_cpuprofile(&self.inner))
+  }
+
+  #[napi(ts_return_type = "Promise<string>")]
+  pub fn to_cpuprofile_async(&self) -> AsyncTask<OffThread<String, String>> {
+    let p = self.inner.clone();
+    AsyncTask::new(OffThread::new(move || Ok(to_cpuprofile(&p))))
+  }
+
+  #[napi(catch_unwind)]
+  pub fn to_collapsed(&self) -> Result<String> {
+    Ok(profile_to_collapsed(&self.inner))
+  }
+
+  #[napi(ts_return_type = "Promise<string>")]
+  pub fn to_collapsed_async(&self) -> AsyncTask<OffThread<String, String>> {
+    let p = self.inner.clone();
+    AsyncTask::new(OffThread::new(move || Ok(profile_to_collapsed(&p))))
+  }
+
+  /// gzipped pprof.
+  #[napi(catch_unwind)]
+  pub fn to_pprof(&self, options: Option<PprofOptions>) -> Result<Buffer> {
+    let o = pprof_options(options)?;
+    Ok(profile_to_pprof(&self.inner, &o).into())
+  }
+
+  #[napi(ts_return_type = "Promise<Buffer>")]
+  pub fn to_pprof_async(
+    &self,
+    options: Option<PprofOptions>,
+  ) -> Result<AsyncTask<OffThread<Vec<u8>, Buffer>>> {
+    let o = pprof_options(options)?;
+    let p = self.inner.clone();
+    Ok(AsyncTask::new(OffThread::new(move || {
+      Ok(profile_to_pprof(&p, &o))
+    })))
+  }
+}

@@ -1,0 +1,358 @@
+//! gzip-compressed `profile.proto`, as `go tool pprof` and pprof-format read it.
+//!
+//! Samples are aggregated per (thread, leaf node): V8 already merges identical stacks into
+//! one tree node, so this is lossless and makes a 100k-sample profile a few thousand
+//! pprof samples.
+
+use std::collections::HashMap;
+use std::io::Write;
+
+use flate2::write::GzEncoder;
+use flate2::Compression;
+use pprof::protos::{
+  Function, Label, Line, Location, Message, Profile as PProfile, Sample, ValueType,
+};
+
+use super::function_name;
+use crate::core::profile::Profile;
+use crate::core::report::{Report, ThreadProfile};
+
+#[derive(Debug, Clone, Default)]
+pub struct PprofOptions {
+  /// Wall-clock time (ns since the Unix epoch) at which the profile started. V8 times are
+  /// monotonic, so only the caller can say when that was.
+  pub time_nanos: i64,
+  /// The sampling interval; when unknown, the mean gap between samples is used.
+  pub period_nanos: Option<i64>,
+}
+
+#[derive(Default)]
+struct Builder {
+  strings: Vec<String>,
+  string_ids: HashMap<String, i64>,
+  functions: Vec<Function>,
+  function_ids: HashMap<(i64, i64, i64), u64>,
+  locations: Vec<Location>,
+  location_ids: HashMap<(u64, i64), u64>,
+  samples: Vec<Sample>,
+}
+
+impl Builder {
+  fn new() -> Builder {
+    let mut b = Builder::default();
+    b.string(""); // index 0 must be the empty string
+    b
+  }
+
+  fn string(&mut self, s: &str) -> i64 {
+    if let Some(&id) = self.string_ids.get(s) {
+      return id;
+    }
+    let id = self.strings.len() as i64;
+    self.strings.push(s.to_string());
+    self.string_ids.insert(s.to_string(), id);
+    id
+  }
+
+  fn value_type(&mut self, ty: &str, unit: &str) -> ValueType {
+    ValueType {
+      ty: self.string(ty),
+      unit: self.string(unit),
+    }
+  }
+
+  /// pprof lines are 1-based; V8's are 0-based, and -1 for native frames (line 0: unknown).
+  fn location(&mut self, p: &Profile, node: usize) -> u64 {
+    let cf = &p.nodes[node].call_frame;
+    let line = (cf.line_number + 1).max(0);
+    let name = self.string(function_name(cf));
+    let file = self.string(&cf.url);
+    let next_fn = self.functions.len() as u64 + 1;
+    let function_id = *self
+      .function_ids
+      .entry((name, file, line))
+      .or_insert(next_fn);
+    if function_id == next_fn {
+      self.functions.push(Function {
+        id: function_id,
+        name,
+        system_name: name,
+        filename: file,
+        start_line: line,
+      });
+    }
+    let next_loc = self.locations.len() as u64 + 1;
+    let location_id = *self
+      .location_ids
+      .entry((function_id, line))
+      .or_insert(next_loc);
+    if location_id == next_loc {
+      self.locations.push(Location {
+        id: location_id,
+        line: vec![Line { function_id, line }],
+        ..Location::default()
+      });
+    }
+    location_id
+  }
+
+  fn add_thread(&mut self, t: &ThreadProfile, profile_id: &str, with_cpu: bool) {
+    let p = &t.profile;
+    let mut count = vec![0i64; p.nodes.len()];
+    let mut wall_us = vec![0i64; p.nodes.len()];
+    for (&s, d) in p.samples.iter().zip(p.sample_durations()) {
+      count[s] += 1;
+      wall_us[s] += d;
+    }
+    let cpu = if with_cpu {
+      apportion_cpu(p, &wall_us, t.cpu_time_ns.unwrap_or(0))
+    } else {
+      Vec::new()
+    };
+
+    let mut labels = vec![Label {
+      key: self.string("thread_id"),
+      num: t.thread_id,
+      ..Label::default()
+    }];
+    labels.push(Label {
+      key: self.string("thread_name"),
+      str: self.string(&t.name),
+      ..Label::default()
+    });
+    if !profile_id.is_empty() {
+      labels.push(Label {
+        key: self.string("profile_id"),
+        str: self.string(profile_id),
+        ..Label::default()
+      });
+    }
+
+    let mut loc_of_node: Vec<Option<u64>> = vec![None; p.nodes.len()];
+    for node in 0..p.nodes.len() {
+      if count[node] == 0 {
+        continue;
+      }
+      let mut location_id = Vec::new();
+      // pprof wants the leaf first.
+      for i in p.stack(node).into_iter().rev() {
+        let id = match loc_of_node[i] {
+          Some(id) => id,
+          None => {
+            let id = self.location(p, i);
+            loc_of_node[i] = Some(id);
+            id
+          }
+        };
+        location_id.push(id);
+      }
+      let mut value = vec![count[node], wall_us[node].saturating_mul(1000)];
+      if with_cpu {
+        value.push(cpu[node]);
+      }
+      self.samples.push(Sample {
+        location_id,
+        value,
+        label: labels.clone(),
+      });
+    }
+  }
+}
+
+/// Spread a thread's measured CPU time over its non-idle samples in proportion to the wall
+/// time each stands for. Cumulative rounding makes the parts add up to the total exactly.
+fn apportion_cpu(p: &Profile, wall_us: &[i64], cpu_total_ns: u64) -> Vec<i64> {
+  let busy: Vec<bool> = p
+    .nodes
+    .iter()
+    .map(|n| n.call_frame.function_name != "(idle)")
+    .collect();
+  let total: u128 = (0..p.nodes.len())
+    .filter(|&i| busy[i])
+    .map(|i| wall_us[i].max(0) as u128)
+    .sum();
+  let mut out = vec![0i64; p.nodes.len()];
+  if total == 0 {
+    return out;
+  }
+  let (mut cum, mut given) = (0u128, 0u128);
+  for i in 0..p.nodes.len() {
+    if busy[i] {
+      cum += wall_us[i].max(0) as u128;
+      let upto = cpu_total_ns as u128 * cum / total;
+      out[i] = (upto - given).min(i64::MAX as u128) as i64;
+      given = upto;
+    }
+  }
+  out
+}
+
+/// Encode every thread of `r` into one gzipped pprof. Sample values are
+/// `samples/count`, `wall/nanoseconds` and, when every thread's CPU time is known,
+/// `cpu/nanoseconds`. Each sample carries `thread_id`, `thread_name` and `profile_id` labels.
+pub fn report_to_pprof(r: &Report, opts: &PprofOptions) -> Vec<u8> {
+  let with_cpu = !r.threads.is_empty() && r.threads.iter().all(|t| t.cpu_time_ns.is_some());
+  let mut b = Builder::new();
+  let mut sample_type = vec![
+    b.value_type("samples", "count"),
+    b.value_type("wall", "nanoseconds"),
+  ];
+  if with_cpu {
+    sample_type.push(b.value_type("cpu", "nanoseconds"));
+  }
+  let period_type = b.value_type("wall", "nanoseconds");
+  let default_sample_type = b.string("wall");
+  for t in &r.threads {
+    b.add_thread(t, &r.profile_id, with_cpu);
+  }
+
+  let start = r
+    .threads
+    .iter()
+    .map(|t| t.profile.start_time)
+    .min()
+    .unwrap_or(0);
+  let end = r
+    .threads
+    .iter()
+    .map(|t| t.profile.end_time)
+    .max()
+    .unwrap_or(0);
+  let (samples, span_us): (usize, i64) = r.threads.iter().fold((0, 0), |(n, s), t| {
+    let span = match (t.profile.timestamps.first(), t.profile.timestamps.last()) {
+      (Some(a), Some(z)) => (z - a).max(0),
+      _ => 0,
+    };
+    (n + t.profile.samples.len(), s + span)
+  });
+  let period = opts.period_nanos.unwrap_or(if samples > 1 {
+    span_us.saturating_mul(1000) / samples as i64
+  } else {
+    0
+  });
+
+  let profile = PProfile {
+    sample_type,
+    sample: b.samples,
+    location: b.locations,
+    function: b.functions,
+    string_table: b.strings,
+    time_nanos: opts.time_nanos,
+    duration_nanos: (end - start).saturating_mul(1000),
+    period_type: Some(period_type),
+    period,
+    default_sample_type,
+    ..PProfile::default()
+  };
+  gzip(&profile.encode_to_vec())
+}
+
+/// A single profile as a one-thread report (thread 0, unnamed, no CPU time).
+pub fn profile_to_pprof(p: &std::sync::Arc<Profile>, opts: &PprofOptions) -> Vec<u8> {
+  let r = Report {
+    profile_id: String::new(),
+    threads: vec![ThreadProfile {
+      thread_id: 0,
+      name: String::new(),
+      profile: p.clone(),
+      cpu_time_ns: None,
+    }],
+  };
+  report_to_pprof(&r, opts)
+}
+
+fn gzip(bytes: &[u8]) -> Vec<u8> {
+  let mut enc = GzEncoder::new(
+    Vec::with_capacity(bytes.len() / 4 + 64),
+    Compression::fast(),
+  );
+  // Writing into a Vec cannot fail.
+  enc.write_all(bytes).expect("gzip into memory");
+  enc.finish().expect("gzip into memory")
+}
+
+#[cfg(test)]
+mod tests {
+  use super::*;
+  use flate2::read::GzDecoder;
+  use std::io::Read;
+
+  fn decode(gz: &[u8]) -> PProfile {
+    let mut raw = Vec::new();
+    GzDecoder::new(gz).read_to_end(&mut raw).unwrap();
+    PProfile::decode(raw.as_slice()).unwrap()
+  }
+
+  fn thread(id: i64, cpu: Option<u64>) -> ThreadProfile {
+    let text = r#"{"nodes":[
+      {"id":1,"callFrame":{"functionName":"(root)","scriptId":"0","url":"","lineNumber":-1,"columnNumber":-1},"children":[2,3]},
+      {"id":2,"callFrame":{"functionName":"a","scriptId":"1","url":"a.js","lineNumber":0,"columnNumber":0},"children":[4]},
+      {"id":3,"callFrame":{"functionName":"(idle)","scriptId":"0","url":"","lineNumber":-1,"columnNumber":-1}},
+      {"id":4,"callFrame":{"functionName":"b","scriptId":"1","url":"a.js","lineNumber":4,"columnNumber":2}}
+    ],"startTime":1000,"endTime":2000,"samples":[2,4,4,3],"timeDeltas":[100,100,300,100]}"#;
+    ThreadProfile {
+      thread_id: id,
+      name: format!("t{id}"),
+      profile: std::sync::Arc::new(Profile::from_json(text.as_bytes()).unwrap()),
+      cpu_time_ns: cpu,
+    }
+  }
+
+  fn s(p: &PProfile, i: i64) -> &str {
+    &p.string_table[i as usize]
+  }
+
+  #[test]
+  fn encodes_counts_wall_and_labels() {
+    let r = Report::merge("req-1", vec![thread(0, None), thread(3, None)]).unwrap();
+    let p = decode(&report_to_pprof(&r, &PprofOptions::default()));
+    let types: Vec<_> = p
+      .sample_type
+      .iter()
+      .map(|t| (s(&p, t.ty), s(&p, t.unit)))
+      .collect();
+    assert_eq!(types, vec![("samples", "count"), ("wall", "nanoseconds")]);
+    let count: i64 = p.sample.iter().map(|x| x.value[0]).sum();
+    let wall: i64 = p.sample.iter().map(|x| x.value[1]).sum();
+    assert_eq!(count, 8);
+    assert_eq!(wall, 2 * 600_000);
+    let b = p.sample.iter().find(|x| x.value[0] == 2).unwrap();
+    let leaf = &p.location[(b.location_id[0] - 1) as usize];
+    let f = &p.function[(leaf.line[0].function_id - 1) as usize];
+    assert_eq!(
+      (s(&p, f.name), s(&p, f.filename), f.start_line),
+      ("b", "a.js", 5)
+    );
+    assert_eq!(b.location_id.len(), 2);
+    let labels: Vec<_> = b.label.iter().map(|l| s(&p, l.key)).collect();
+    assert_eq!(labels, vec!["thread_id", "thread_name", "profile_id"]);
+    // Same code in two threads shares functions and locations.
+    assert_eq!(p.function.len(), 3);
+    assert_eq!(p.duration_nanos, 1_000_000);
+  }
+
+  #[test]
+  fn cpu_time_is_spread_over_busy_samples_exactly() {
+    let r = Report::merge("", vec![thread(0, Some(1_000_001))]).unwrap();
+    let p = decode(&report_to_pprof(&r, &PprofOptions::default()));
+    assert_eq!(p.sample_type.len(), 3);
+    let cpu: i64 = p.sample.iter().map(|x| x.value[2]).sum();
+    assert_eq!(cpu, 1_000_001);
+    let idle = p
+      .sample
+      .iter()
+      .find(|x| {
+        let loc = &p.location[(x.location_id[0] - 1) as usize];
+        s(&p, p.function[(loc.line[0].function_id - 1) as usize].name) == "(idle)"
+      })
+      .unwrap();
+    assert_eq!(idle.value[2], 0);
+  }
+
+  #[test]
+  fn cpu_column_only_when_every_thread_has_it() {
+    let r = Report::merge("", vec![thread(0, Some(5)), thread(1, None)]).unwrap();
+    let p = decode(&report_to_pprof(&r, &PprofOptions::default()));
+    assert_eq!(p.sample_type.len(), 2);
+  }
+}

@@ -1,0 +1,8 @@
+//! The profile core. Nothing here knows about N-API or JavaScript.
+
+pub mod bigjson;
+pub mod cpu_clock;
+pub mod encode;
+pub mod profile;
+pub mod report;
+pub mod window;

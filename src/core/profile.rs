@@ -1,0 +1,456 @@
+//! The V8 CPU profile, as `Profiler.stop` returns it, parsed into an indexed tree.
+//!
+//! The wire form (`RawProfile`) mirrors V8's JSON exactly. `Profile` is the validated,
+//! index-based form every other module works on: node ids are resolved to indices once,
+//! so windowing and encoding never look anything up by id again.
+
+use std::collections::HashMap;
+use std::fmt;
+
+use serde::{Deserialize, Serialize};
+
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct CallFrame {
+  pub function_name: String,
+  pub script_id: String,
+  pub url: String,
+  pub line_number: i64,
+  pub column_number: i64,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PositionTick {
+  pub line: i64,
+  pub ticks: u64,
+}
+
+/// One node as V8 writes it. Optional fields stay optional so that a missing one can be
+/// reported with the node it belongs to instead of a bare serde message.
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct RawNode {
+  id: Option<u64>,
+  call_frame: Option<RawCallFrame>,
+  hit_count: Option<u64>,
+  #[serde(default)]
+  children: Vec<u64>,
+  #[serde(default)]
+  position_ticks: Vec<PositionTick>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct RawCallFrame {
+  function_name: Option<String>,
+  // V8 sends scriptId as a string; some tools rewrite it as a number.
+  script_id: Option<serde_json::Value>,
+  url: Option<String>,
+  line_number: Option<i64>,
+  column_number: Option<i64>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct RawProfile {
+  nodes: Option<Vec<RawNode>>,
+  start_time: Option<f64>,
+  end_time: Option<f64>,
+  #[serde(default)]
+  samples: Vec<u64>,
+  #[serde(default)]
+  time_deltas: Vec<i64>,
+}
+
+/// A validated node. `parent` and `children` are indices into `Profile::nodes`.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Node {
+  pub id: u64,
+  pub call_frame: CallFrame,
+  pub hit_count: u64,
+  pub children: Vec<usize>,
+  pub parent: Option<usize>,
+  pub position_ticks: Vec<PositionTick>,
+}
+
+/// A validated CPU profile. Times are µs on the monotonic clock V8 samples with (the
+/// clock of `process.hrtime`). `samples[i]` is a node index; `timestamps[i]` is absolute.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Profile {
+  pub nodes: Vec<Node>,
+  pub root: usize,
+  pub start_time: i64,
+  pub end_time: i64,
+  pub samples: Vec<usize>,
+  pub timestamps: Vec<i64>,
+}
+
+/// Why a profile was rejected: `path` names the field (`nodes[3].callFrame.url`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ProfileError {
+  pub path: String,
+  pub message: String,
+}
+
+impl fmt::Display for ProfileError {
+  fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+    if self.path.is_empty() {
+      write!(f, "invalid CPU profile: {}", self.message)
+    } else {
+      write!(f, "invalid CPU profile at {}: {}", self.path, self.message)
+    }
+  }
+}
+
+impl std::error::Error for ProfileError {}
+
+fn err(path: impl Into<String>, message: impl Into<String>) -> ProfileError {
+  ProfileError {
+    path: path.into(),
+    message: message.into(),
+  }
+}
+
+fn node_path(index: usize, id: Option<u64>, field: &str) -> String {
+  match id {
+    Some(id) => format!("nodes[{index}] (id {id}).{field}"),
+    None => format!("nodes[{index}].{field}"),
+  }
+}
+
+/// Largest magnitude at which every integer is exact in an f64 (and so in JS).
+const MAX_SAFE_INTEGER: f64 = 9_007_199_254_740_991.0;
+
+fn time_field(value: Option<f64>, name: &str) -> Result<i64, ProfileError> {
+  let v = value.ok_or_else(|| err(name, "missing (expected µs as a number)"))?;
+  if !v.is_finite() || v.fract() != 0.0 || v.abs() > MAX_SAFE_INTEGER {
+    return Err(err(
+      name,
+      format!("must be a whole number of µs within ±2^53, got {v}"),
+    ));
+  }
+  Ok(v as i64)
+}
+
+impl Profile {
+  /// Parse V8 profile JSON. Never panics on any input; every rejection names its field.
+  pub fn from_json(text: &[u8]) -> Result<Profile, ProfileError> {
+    let de = &mut serde_json::Deserializer::from_slice(text);
+    let raw: RawProfile = serde_path_to_error::deserialize(de).map_err(|e| {
+      let path = e.path().to_string();
+      let path = if path == "." { String::new() } else { path };
+      err(path, e.into_inner().to_string())
+    })?;
+    Profile::from_raw(raw)
+  }
+
+  fn from_raw(raw: RawProfile) -> Result<Profile, ProfileError> {
+    let raw_nodes = raw.nodes.ok_or_else(|| err("nodes", "missing"))?;
+    if raw_nodes.is_empty() {
+      return Err(err(
+        "nodes",
+        "is empty (a profile has at least its root node)",
+      ));
+    }
+    let start_time = time_field(raw.start_time, "startTime")?;
+    let end_time = time_field(raw.end_time, "endTime")?;
+    if end_time < start_time {
+      return Err(err(
+        "endTime",
+        format!("{end_time} is before startTime {start_time}"),
+      ));
+    }
+
+    let mut index_of: HashMap<u64, usize> = HashMap::with_capacity(raw_nodes.len());
+    let mut nodes = Vec::with_capacity(raw_nodes.len());
+    let mut child_ids = Vec::with_capacity(raw_nodes.len());
+    for (i, n) in raw_nodes.into_iter().enumerate() {
+      let id = n
+        .id
+        .ok_or_else(|| err(node_path(i, None, "id"), "missing"))?;
+      if let Some(first) = index_of.insert(id, i) {
+        return Err(err(
+          node_path(i, Some(id), "id"),
+          format!("duplicate id, already used by nodes[{first}]"),
+        ));
+      }
+      let cf = n
+        .call_frame
+        .ok_or_else(|| err(node_path(i, Some(id), "callFrame"), "missing"))?;
+      let field = |name: &str| node_path(i, Some(id), &format!("callFrame.{name}"));
+      let script_id = match cf.script_id {
+        Some(serde_json::Value::String(s)) => s,
+        Some(serde_json::Value::Number(n)) => n.to_string(),
+        Some(other) => {
+          return Err(err(
+            field("scriptId"),
+            format!("expected a string, got {other}"),
+          ))
+        }
+        None => return Err(err(field("scriptId"), "missing")),
+      };
+      let call_frame = CallFrame {
+        function_name: cf
+          .function_name
+          .ok_or_else(|| err(field("functionName"), "missing"))?,
+        script_id,
+        url: cf.url.ok_or_else(|| err(field("url"), "missing"))?,
+        line_number: cf
+          .line_number
+          .ok_or_else(|| err(field("lineNumber"), "missing"))?,
+        column_number: cf
+          .column_number
+          .ok_or_else(|| err(field("columnNumber"), "missing"))?,
+      };
+      child_ids.push(n.children);
+      nodes.push(Node {
+        id,
+        call_frame,
+        hit_count: n.hit_count.unwrap_or(0),
+        children: Vec::new(),
+        parent: None,
+        position_ticks: n.position_ticks,
+      });
+    }
+
+    for (i, ids) in child_ids.into_iter().enumerate() {
+      let mut children = Vec::with_capacity(ids.len());
+      for (k, child_id) in ids.into_iter().enumerate() {
+        let c = *index_of.get(&child_id).ok_or_else(|| {
+          err(
+            node_path(i, Some(nodes[i].id), &format!("children[{k}]")),
+            format!("refers to unknown node id {child_id}"),
+          )
+        })?;
+        if let Some(p) = nodes[c].parent {
+          return Err(err(
+            node_path(i, Some(nodes[i].id), &format!("children[{k}]")),
+            format!(
+              "node id {child_id} already has parent id {} (a profile is a tree)",
+              nodes[p].id
+            ),
+          ));
+        }
+        nodes[c].parent = Some(i);
+        children.push(c);
+      }
+      nodes[i].children = children;
+    }
+
+    let mut roots = (0..nodes.len()).filter(|&i| nodes[i].parent.is_none());
+    let root = roots
+      .next()
+      .ok_or_else(|| err("nodes", "has no root (every node is somebody's child)"))?;
+    if let Some(second) = roots.next() {
+      return Err(err(
+        node_path(second, Some(nodes[second].id), "id"),
+        format!(
+          "is a second root besides node id {} (no node lists it as a child)",
+          nodes[root].id
+        ),
+      ));
+    }
+    // One root and one parent per node still allows a detached cycle; count what the
+    // root reaches to rule it out.
+    let mut reached = 0usize;
+    let mut stack = vec![root];
+    while let Some(i) = stack.pop() {
+      reached += 1;
+      stack.extend(nodes[i].children.iter().copied());
+    }
+    if reached != nodes.len() {
+      return Err(err(
+        "nodes",
+        format!(
+          "{} node(s) form a cycle unreachable from the root",
+          nodes.len() - reached
+        ),
+      ));
+    }
+
+    if raw.samples.len() != raw.time_deltas.len() {
+      return Err(err(
+        "timeDeltas",
+        format!(
+          "has {} entries but samples has {} (they must match one to one)",
+          raw.time_deltas.len(),
+          raw.samples.len()
+        ),
+      ));
+    }
+    let mut samples = Vec::with_capacity(raw.samples.len());
+    let mut timestamps = Vec::with_capacity(raw.samples.len());
+    let mut t = start_time;
+    for (k, (id, delta)) in raw.samples.iter().zip(&raw.time_deltas).enumerate() {
+      let i = *index_of.get(id).ok_or_else(|| {
+        err(
+          format!("samples[{k}]"),
+          format!("refers to unknown node id {id}"),
+        )
+      })?;
+      t = t
+        .checked_add(*delta)
+        .ok_or_else(|| err(format!("timeDeltas[{k}]"), "overflows the timestamp range"))?;
+      samples.push(i);
+      timestamps.push(t);
+    }
+
+    Ok(Profile {
+      nodes,
+      root,
+      start_time,
+      end_time,
+      samples,
+      timestamps,
+    })
+  }
+
+  /// Per-node sample counts recomputed from `samples` (V8's `hitCount` is only a cache).
+  pub fn self_counts(&self) -> Vec<u64> {
+    let mut counts = vec![0u64; self.nodes.len()];
+    for &s in &self.samples {
+      counts[s] += 1;
+    }
+    counts
+  }
+
+  /// Frames from the root's child down to `node` (the root itself is V8's synthetic
+  /// `(root)` and carries no code).
+  pub fn stack(&self, node: usize) -> Vec<usize> {
+    let mut out = Vec::new();
+    let mut cur = Some(node);
+    while let Some(i) = cur {
+      if i == self.root {
+        break;
+      }
+      out.push(i);
+      cur = self.nodes[i].parent;
+    }
+    out.reverse();
+    out
+  }
+
+  /// The wall time each sample stands for, in µs: the gap since the previous sample
+  /// (or since `start_time` for the first). V8 occasionally records a negative delta;
+  /// such a sample counts zero time rather than subtracting.
+  pub fn sample_durations(&self) -> Vec<i64> {
+    let mut prev = self.start_time;
+    self
+      .timestamps
+      .iter()
+      .map(|&t| {
+        let d = (t - prev).max(0);
+        prev = prev.max(t);
+        d
+      })
+      .collect()
+  }
+}
+
+#[cfg(test)]
+mod tests {
+  use super::*;
+
+  pub(crate) fn tiny() -> &'static str {
+    r#"{"nodes":[
+      {"id":1,"callFrame":{"functionName":"(root)","scriptId":"0","url":"","lineNumber":-1,"columnNumber":-1},"hitCount":0,"children":[2,3]},
+      {"id":2,"callFrame":{"functionName":"a","scriptId":"1","url":"file:///a.js","lineNumber":0,"columnNumber":0},"hitCount":1,"children":[4]},
+      {"id":3,"callFrame":{"functionName":"(idle)","scriptId":"0","url":"","lineNumber":-1,"columnNumber":-1},"hitCount":1},
+      {"id":4,"callFrame":{"functionName":"b","scriptId":"1","url":"file:///a.js","lineNumber":4,"columnNumber":2},"hitCount":2,"positionTicks":[{"line":6,"ticks":2}]}
+    ],"startTime":1000,"endTime":2000,"samples":[2,4,4,3],"timeDeltas":[100,100,100,100]}"#
+  }
+
+  #[test]
+  fn parses_a_valid_profile() {
+    let p = Profile::from_json(tiny().as_bytes()).unwrap();
+    assert_eq!(p.nodes.len(), 4);
+    assert_eq!(p.nodes[p.root].id, 1);
+    assert_eq!(p.timestamps, vec![1100, 1200, 1300, 1400]);
+    assert_eq!(p.self_counts(), vec![0, 1, 1, 2]);
+    assert_eq!(p.stack(3), vec![1, 3]);
+  }
+
+  fn reject(text: &str) -> ProfileError {
+    Profile::from_json(text.as_bytes()).unwrap_err()
+  }
+
+  #[test]
+  fn names_the_field_of_a_type_error() {
+    let bad = tiny().replace(r#""lineNumber":4"#, r#""lineNumber":"four""#);
+    let e = reject(&bad);
+    assert_eq!(e.path, "nodes[3].callFrame.lineNumber", "{e}");
+  }
+
+  #[test]
+  fn names_the_node_with_a_missing_field() {
+    let bad = tiny().replace(
+      r#""url":"file:///a.js","lineNumber":4"#,
+      r#""lineNumber":4"#,
+    );
+    let e = reject(&bad);
+    assert_eq!(e.path, "nodes[3] (id 4).callFrame.url", "{e}");
+  }
+
+  #[test]
+  fn rejects_structural_faults() {
+    let cases = [
+      (tiny().replace("[2,4,4,3]", "[2,4,4,9]"), "samples[3]"),
+      (
+        tiny().replace("[100,100,100,100]", "[100,100]"),
+        "timeDeltas",
+      ),
+      (
+        tiny().replace(r#""children":[4]"#, r#""children":[7]"#),
+        "nodes[1] (id 2).children[0]",
+      ),
+      (
+        tiny().replace(r#""children":[4]"#, r#""children":[3]"#),
+        "nodes[1] (id 2).children[0]",
+      ),
+      (
+        tiny().replace(r#""id":4"#, r#""id":3"#),
+        "nodes[3] (id 3).id",
+      ),
+      (
+        tiny().replace(r#""children":[2,3]"#, r#""children":[2]"#),
+        "nodes[2] (id 3).id",
+      ),
+      (
+        tiny().replace(r#""endTime":2000"#, r#""endTime":10"#),
+        "endTime",
+      ),
+      (
+        tiny().replace(r#""startTime":1000"#, r#""startTime":1.5"#),
+        "startTime",
+      ),
+      (r#"{"startTime":0,"endTime":0}"#.to_string(), "nodes"),
+      (r#"[]"#.to_string(), ""),
+    ];
+    for (text, path) in cases {
+      let e = reject(&text);
+      assert_eq!(e.path, path, "{e}");
+    }
+  }
+
+  #[test]
+  fn rejects_a_detached_cycle() {
+    let bad = tiny().replace(
+      r#""hitCount":1}"#,
+      r#""hitCount":1,"children":[5]},{"id":5,"callFrame":{"functionName":"x","scriptId":"0","url":"","lineNumber":0,"columnNumber":0},"children":[6]},{"id":6,"callFrame":{"functionName":"y","scriptId":"0","url":"","lineNumber":0,"columnNumber":0},"children":[5]}"#,
+    );
+    let e = reject(&bad);
+    assert!(e.message.contains("already has parent"), "{e}");
+  }
+
+  #[test]
+  fn garbage_never_panics() {
+    let base = tiny().as_bytes();
+    // Every truncation and a byte flip at every position: all must return, not panic.
+    for cut in 0..base.len() {
+      let _ = Profile::from_json(&base[..cut]);
+      let mut flipped = base.to_vec();
+      flipped[cut] ^= 0x5a;
+      let _ = Profile::from_json(&flipped);
+    }
+  }
+}

@@ -1,0 +1,96 @@
+//! Several threads' profiles of one profiling session, labelled, side by side.
+
+use std::sync::Arc;
+
+use super::profile::Profile;
+
+/// One thread's share of a report.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ThreadProfile {
+  /// `worker_threads.threadId` (0 for the main thread).
+  pub thread_id: i64,
+  pub name: String,
+  /// Shared, so merging and windowing reports never copy a whole profile.
+  pub profile: Arc<Profile>,
+  /// CPU time the thread spent during the profile, if it was measured.
+  pub cpu_time_ns: Option<u64>,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct Report {
+  pub profile_id: String,
+  pub threads: Vec<ThreadProfile>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct MergeError(pub String);
+
+impl std::fmt::Display for MergeError {
+  fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+    f.write_str(&self.0)
+  }
+}
+
+impl std::error::Error for MergeError {}
+
+impl Report {
+  /// Thread ids identify towers in every encoding, so two threads may not share one.
+  /// Threads are ordered by id so that the encodings are deterministic.
+  pub fn merge(
+    profile_id: impl Into<String>,
+    threads: Vec<ThreadProfile>,
+  ) -> Result<Report, MergeError> {
+    let mut r = Report {
+      profile_id: profile_id.into(),
+      threads: Vec::with_capacity(threads.len()),
+    };
+    for t in threads {
+      r.add(t)?;
+    }
+    Ok(r)
+  }
+
+  pub fn add(&mut self, t: ThreadProfile) -> Result<(), MergeError> {
+    match self
+      .threads
+      .binary_search_by_key(&t.thread_id, |x| x.thread_id)
+    {
+      Ok(k) => Err(MergeError(format!(
+        "thread id {} appears twice ({:?} and {:?}); each thread may be merged once",
+        t.thread_id, self.threads[k].name, t.name
+      ))),
+      Err(k) => {
+        self.threads.insert(k, t);
+        Ok(())
+      }
+    }
+  }
+
+  /// Restrict every thread to the samples within `[t0, t1]` µs.
+  pub fn window(&self, t0: i64, t1: i64) -> Report {
+    Report {
+      profile_id: self.profile_id.clone(),
+      threads: self
+        .threads
+        .iter()
+        .map(|t| ThreadProfile {
+          profile: Arc::new(t.profile.window(t0, t1)),
+          ..t.clone()
+        })
+        .collect(),
+    }
+  }
+
+  pub fn sample_count(&self) -> usize {
+    self.threads.iter().map(|t| t.profile.samples.len()).sum()
+  }
+}
+
+/// The label a thread gets as the bottom frame of flame graphs.
+pub fn thread_label(thread_id: i64, name: &str) -> String {
+  if name.is_empty() {
+    format!("thread {thread_id}")
+  } else {
+    format!("{name} (thread {thread_id})")
+  }
+}
