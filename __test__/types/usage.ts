@@ -1,0 +1,50 @@
+// Compiled by `npm run typecheck` (tsc --noEmit): the public types must accept real usage
+// and reject misuse (the @ts-expect-error lines fail the check if the types get looser).
+import {
+  CpuProfile,
+  Report,
+  mergeProfiles,
+  serialize,
+  deserialize,
+  threadCpuTime,
+  monotonicToEpochNanos,
+  type PprofOptions,
+  type ThreadInfo,
+  type BigintJsonSyntaxError,
+} from '../..'
+
+async function usage(json: string): Promise<void> {
+  const p: CpuProfile = CpuProfile.parse(json)
+  const q: CpuProfile = await CpuProfile.parseAsync(Buffer.from(json))
+  const w: CpuProfile = p.window(p.startTime, p.endTime)
+  const r: Report = mergeProfiles(
+    [
+      { profile: p, threadId: 0, name: 'main', cpuTimeNs: threadCpuTime() },
+      { profile: q, threadId: 1 },
+    ],
+    {
+      profileId: 'req',
+    },
+  )
+  const opts: PprofOptions = { timeNanos: monotonicToEpochNanos(w.startTime), periodNanos: 1e6 }
+  const gz: Buffer = await r.toPprofAsync(opts)
+  const text: string = await r.toCollapsedAsync()
+  const threads: ThreadInfo[] = r.threads
+  const cpuprofiles: string[] = r.toCpuprofiles()
+  const s: string = serialize({ a: 1n })
+  const v: unknown = deserialize(s)
+  try {
+    deserialize('{')
+  } catch (e) {
+    const err = e as BigintJsonSyntaxError
+    console.log(err.position, err.line, err.column)
+  }
+  console.log(gz, text, threads, cpuprofiles, v)
+  // @ts-expect-error threadId is required
+  mergeProfiles([{ profile: p }])
+  // @ts-expect-error cpuTimeNs is a bigint
+  mergeProfiles([{ profile: p, threadId: 0, cpuTimeNs: 5 }])
+  // @ts-expect-error deserialize takes text
+  deserialize(Buffer.from('1'))
+}
+void usage
