@@ -22,6 +22,11 @@ export declare class CpuProfile {
   get nodeCount(): number
   /** The samples within `[t0, t1]` µs (inclusive), tree pruned to what they reach. */
   window(t0: number, t1: number): CpuProfile
+  /**
+   * This profile followed by `next` (a later profile of the same thread), with their
+   * trees merged by call path.
+   */
+  concat(next: CpuProfile): CpuProfile
   toCpuprofile(): string
   toCpuprofileAsync(): Promise<string>
   toCollapsed(): string

@@ -33,8 +33,8 @@ async function recordProfile({ ms = 150, intervalUs = 200, work = fib } = {}) {
 }
 
 /** Run `code` in a new node process (cwd = package root); returns {status, stdout, stderr}. */
-function runNode(code, { env = {}, timeout = 60_000 } = {}) {
-  const r = spawnSync(process.execPath, ['-e', code], {
+function runNode(code, { env = {}, timeout = 60_000, args = [] } = {}) {
+  const r = spawnSync(process.execPath, [...args, '-e', code], {
     cwd: ROOT,
     env: { ...process.env, ...env },
     encoding: 'utf8',

@@ -5,7 +5,9 @@
 // scanner validates and locates BigInt literals when reading.
 
 const { randomBytes } = require('node:crypto')
-const native = require('./native')
+// The addon is only needed to read BigInt literals; a worker that only writes never loads it.
+let native
+const scanner = () => (native ??= require('./native'))
 
 // A BigInt literal needs a digit directly followed by `n`; text without one is plain JSON.
 const MAYBE_BIGINT = /[0-9]n/
@@ -103,11 +105,11 @@ function deserialize(text) {
     try {
       return JSON.parse(text)
     } catch (err) {
-      const scan = native.scanBigintJson(text)
+      const scan = scanner().scanBigintJson(text)
       throw scan.error ? syntaxError(scan.error) : err
     }
   }
-  const scan = native.scanBigintJson(text)
+  const scan = scanner().scanBigintJson(text)
   if (scan.error) throw syntaxError(scan.error)
   if (scan.count === 0) return JSON.parse(text)
   const found = JSON.parse(scan.bigints)

@@ -130,6 +130,15 @@ impl CpuProfile {
     Ok(self.inner.window(a, b).into())
   }
 
+  /// This profile followed by `next` (a later profile of the same thread), with their
+  /// trees merged by call path.
+  #[napi(catch_unwind)]
+  pub fn concat(&self, next: &CpuProfile) -> Result<CpuProfile> {
+    Profile::concat(&[&self.inner, &next.inner])
+      .map(CpuProfile::from)
+      .ok_or_else(|| invalid_arg("concat needs profiles"))
+  }
+
   #[napi(catch_unwind)]
   pub fn to_cpuprofile(&self) -> Result<String> {
     Ok(to_cpuprofile(&self.inner))

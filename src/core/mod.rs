@@ -1,6 +1,7 @@
 //! The profile core. Nothing here knows about N-API or JavaScript.
 
 pub mod bigjson;
+pub mod concat;
 pub mod cpu_clock;
 pub mod encode;
 pub mod profile;

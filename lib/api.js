@@ -1,0 +1,140 @@
+'use strict'
+// The main-thread profiling API. A profile belongs to an async context: everything that
+// flows from where it started, through async continuations, works for it.
+
+const { AsyncResource, executionAsyncId } = require('node:async_hooks')
+const wt = require('node:worker_threads')
+const hub = require('./hub')
+const errors = require('./errors')
+const { DEFAULTS } = require('./constants')
+const { ProfileSession } = require('./session')
+const { serialize } = require('./json')
+
+const OPTION_NAMES = ['name', 'samplingIntervalUs', 'mainThread', 'stopTimeoutMs']
+
+function parseOptions(where, options) {
+  if (options === undefined) return { name: '', ...DEFAULTS }
+  if (typeof options !== 'object' || options === null || Array.isArray(options)) {
+    throw errors.invalidArgType(`${where}: options`, 'an object', options)
+  }
+  for (const key of Object.keys(options)) {
+    if (!OPTION_NAMES.includes(key)) throw errors.unknownOption(where, key, OPTION_NAMES)
+  }
+  const o = { name: '', ...DEFAULTS }
+  for (const [key, value] of Object.entries(options)) if (value !== undefined) o[key] = value
+  if (typeof o.name !== 'string') throw errors.invalidArgType(`${where}: options.name`, 'a string', o.name)
+  if (typeof o.samplingIntervalUs !== 'number') {
+    throw errors.invalidArgType(`${where}: options.samplingIntervalUs`, 'a number of µs', o.samplingIntervalUs)
+  }
+  if (!Number.isInteger(o.samplingIntervalUs) || o.samplingIntervalUs < 1 || o.samplingIntervalUs > 1e6) {
+    throw errors.outOfRange(`${where}: options.samplingIntervalUs`, 'an integer from 1 to 1000000 (µs)', o.samplingIntervalUs)
+  }
+  if (typeof o.mainThread !== 'boolean') throw errors.invalidArgType(`${where}: options.mainThread`, 'a boolean', o.mainThread)
+  if (typeof o.stopTimeoutMs !== 'number') {
+    throw errors.invalidArgType(`${where}: options.stopTimeoutMs`, 'a number of ms', o.stopTimeoutMs)
+  }
+  if (!(o.stopTimeoutMs > 0 && o.stopTimeoutMs <= 600_000)) {
+    throw errors.outOfRange(`${where}: options.stopTimeoutMs`, 'a number of ms in (0, 600000]', o.stopTimeoutMs)
+  }
+  return o
+}
+
+function requireMainThread(where) {
+  if (!wt.isMainThread) {
+    throw Object.assign(new Error(`${where} can only be called on the main thread`), { code: 'ERR_PROFILE_THREAD' })
+  }
+}
+
+/** Public view of a running profile. */
+class ActiveProfile {
+  #session
+  constructor(session) {
+    this.#session = session
+  }
+  get id() {
+    return this.#session.id
+  }
+  get name() {
+    return this.#session.name
+  }
+  get startNs() {
+    return this.#session.startNs
+  }
+  get state() {
+    return this.#session.state
+  }
+  /** Stop the profile; resolves with its ProfileReport. Calling it again returns the same promise. */
+  stop() {
+    return this.#session.stop()
+  }
+}
+
+function begin(id, options) {
+  if (hub.sessions.has(id)) throw errors.alreadyProfiling(id)
+  const session = new ProfileSession(id, options.name, options)
+  return { session, store: [...(hub.context.getStore() ?? []), session] }
+}
+
+/**
+ * Start a profile bound to the current async context: this function's continuations,
+ * and workers started or sent messages from them, belong to it.
+ */
+function startProfile(options) {
+  requireMainThread('startProfile()')
+  const o = parseOptions('startProfile()', options)
+  const { session, store } = begin(executionAsyncId(), o)
+  hub.context.enterWith(store)
+  return new ActiveProfile(session)
+}
+
+/**
+ * Run `fn` in a new async context with its own profile. Resolves with
+ * `{ result, report }`; if `fn` throws, the profile is stopped and the error rethrown
+ * with the report attached as `error.profileReport`.
+ */
+async function runProfile(fn, options) {
+  requireMainThread('runProfile()')
+  if (typeof fn !== 'function') throw errors.invalidArgType('runProfile(fn, options): fn', 'a function', fn)
+  const o = parseOptions('runProfile()', options)
+  const resource = new AsyncResource('profiled-worker.profile')
+  const { session, store } = begin(resource.asyncId(), o)
+  let result
+  try {
+    result = await resource.runInAsyncScope(() => hub.context.run(store, fn))
+  } catch (err) {
+    const report = await session.stop()
+    if (err !== null && typeof err === 'object') {
+      Object.defineProperty(err, 'profileReport', { value: report, configurable: true })
+    }
+    throw err
+  } finally {
+    resource.emitDestroy()
+  }
+  return { result, report: await session.stop() }
+}
+
+/** Profiles started and not yet stopped, across all contexts. */
+function activeProfiles() {
+  return [...hub.sessions.values()].filter((s) => s.state === 'active').map((s) => new ActiveProfile(s))
+}
+
+/** Profiles the current async context belongs to. */
+function currentProfiles() {
+  return hub.currentSessions().map((s) => new ActiveProfile(s))
+}
+
+/**
+ * Record a named effect for the profiles the current code works for (on the main
+ * thread: the current context's profiles; in a worker: the worker's active profiles).
+ * `data` must be serializable by serialize() (BigInts allowed). Returns how many
+ * profiles recorded it.
+ */
+function recordEffect(name, data) {
+  if (typeof name !== 'string' || name === '') throw errors.invalidArgType('recordEffect(name, data): name', 'a non-empty string', name)
+  const text = serialize(data ?? null)
+  const sessions = hub.currentSessions()
+  for (const s of sessions) s.custom.push({ name, data: text, atNs: process.hrtime.bigint() })
+  return sessions.length
+}
+
+module.exports = { startProfile, runProfile, activeProfiles, currentProfiles, recordEffect, parseOptions }

@@ -1,0 +1,35 @@
+'use strict'
+// Names shared by the main side and the worker runtime.
+
+const path = require('node:path')
+
+module.exports = {
+  // Key of the envelope that carries the APM port and start flags inside workerData.
+  ENVELOPE: '__profiledWorkerEnvelope_v1',
+  RUNTIME_PATH: path.join(__dirname, 'runtime', 'worker.js'),
+  // MessagePort dispatch goes through this registered symbol (lib/internal/per_context/
+  // messageport.js); wrapping it on a port lets the runtime act before user listeners.
+  HYBRID_DISPATCH: Symbol.for('nodejs.internal.kHybridDispatch'),
+  MAIN_THREAD_NAME: 'main',
+  // The WorkerLink of a ProfiledWorker instance.
+  kLink: Symbol('profiled-worker.link'),
+  DEFAULTS: Object.freeze({
+    samplingIntervalUs: 1000,
+    mainThread: true,
+    stopTimeoutMs: 2000,
+  }),
+  // APM port messages. Parent → child: start, stop, stop-all. Child → parent (relayed
+  // upward unchanged through intermediate workers): chunk, effects, error, exit;
+  // and to the direct parent only: stopped, stopped-all.
+  MSG: Object.freeze({
+    START: 'start',
+    STOP: 'stop',
+    STOP_ALL: 'stop-all',
+    CHUNK: 'chunk',
+    EFFECTS: 'effects',
+    ERROR: 'error',
+    EXIT: 'exit',
+    STOPPED: 'stopped',
+    STOPPED_ALL: 'stopped-all',
+  }),
+}

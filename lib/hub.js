@@ -1,0 +1,61 @@
+'use strict'
+// The per-thread routing point. Profile data flows upward: a worker's chunks, effects,
+// errors and exits go to its parent, intermediate workers relay them unchanged, and the
+// main thread hands them to the profile sessions they name.
+
+const { AsyncLocalStorage } = require('node:async_hooks')
+const wt = require('node:worker_threads')
+const { MSG, MAIN_THREAD_NAME } = require('./constants')
+const { ThreadSampler } = require('./sampler')
+
+// Main thread: which profiles the current async context belongs to (an array of sessions).
+const context = new AsyncLocalStorage()
+
+const hub = {
+  // Set by the worker runtime in a profiled worker: posts a message to the parent.
+  upstream: null,
+  threadName: wt.isMainThread ? MAIN_THREAD_NAME : '',
+  // Main thread: every session not yet finished, by id. Worker: the active local sessions.
+  sessions: new Map(),
+  context,
+  sampler: new ThreadSampler((json, ids) =>
+    hub.deliver({ t: MSG.CHUNK, threadId: wt.threadId, threadName: hub.threadName, ids, json }),
+  ),
+
+  /** The sessions that work started now belongs to. */
+  currentSessions() {
+    if (hub.upstream) return [...hub.sessions.values()]
+    const store = context.getStore()
+    return store ? store.filter((s) => s.state === 'active') : []
+  },
+
+  /** Profile data from this thread or a descendant. */
+  deliver(msg) {
+    if (hub.upstream) {
+      hub.upstream(msg)
+      return
+    }
+    const each = (ids, fn) => {
+      for (const id of ids) {
+        const s = hub.sessions.get(id)
+        if (s) fn(s)
+      }
+    }
+    switch (msg.t) {
+      case MSG.CHUNK:
+        each(msg.ids, (s) => s.addChunk(msg.threadId, msg.threadName, msg.json))
+        break
+      case MSG.EFFECTS:
+        each([msg.id], (s) => s.setEffects(msg.threadId, msg.threadName, msg.effects))
+        break
+      case MSG.ERROR:
+        each(msg.ids, (s) => s.addError(msg.threadId, msg.threadName, msg.error))
+        break
+      case MSG.EXIT:
+        each(msg.ids, (s) => s.markExit(msg.threadId, msg.threadName, msg.code))
+        break
+    }
+  },
+}
+
+module.exports = hub

@@ -1,0 +1,187 @@
+'use strict'
+// ProfiledWorker: a Worker whose user-visible behaviour is the plain Worker's, plus a
+// private APM channel to the profiler runtime preloaded inside it.
+
+const hub = require('./hub')
+const { ENVELOPE, RUNTIME_PATH, MSG, kLink } = require('./constants')
+const errors = require('./errors')
+
+const kIsProfiledWorker = Symbol.for('profiled-worker.class')
+const PROFILED_BY_DEFAULT_TIMEOUT_MS = 2000
+
+function startMessage(s) {
+  // A nested worker must answer before its parent's own stop timeout runs out.
+  return { t: MSG.START, id: s.id, name: s.name, intervalUs: s.intervalUs, stopTimeoutMs: Math.floor(s.stopTimeoutMs * 0.8) }
+}
+
+// "Initiated Worker with invalid execArgv flags: --a, --b" (lib/internal/worker.js)
+function invalidFlags(message) {
+  const at = message.indexOf(': ')
+  return new Set(at < 0 ? [] : message.slice(at + 2).split(', '))
+}
+
+/** The main-side end of one worker's APM channel. */
+class WorkerLink {
+  constructor(port, threadId, name) {
+    this.port = port
+    this.threadId = threadId
+    this.name = name
+    this.sessions = new Map() // id → session this worker is profiling for
+    this.closed = false
+    this.crashed = false
+    this.waits = new Set() // { match(msg), done(result) }
+    port.on('message', (msg) => this.onMessage(msg))
+    port.once('close', () => this.onClose())
+    // Our channel must never keep the process (or the worker) alive.
+    port.unref()
+  }
+
+  onMessage(msg) {
+    if (msg === null || typeof msg !== 'object') return
+    if (msg.t === MSG.STOPPED || msg.t === MSG.STOPPED_ALL) {
+      for (const w of [...this.waits]) if (w.match(msg)) w.done({ timedOut: msg.timedOut ?? [] })
+      return
+    }
+    hub.deliver(msg)
+  }
+
+  onClose() {
+    this.closed = true
+    for (const w of [...this.waits]) w.done({ timedOut: [] })
+    this.sessions.clear()
+  }
+
+  /** Wait for a reply matching `match`, the channel closing, or `timeoutMs`. */
+  wait(match, timeoutMs) {
+    return new Promise((resolve) => {
+      const w = {
+        match,
+        done: (result) => {
+          clearTimeout(timer)
+          this.waits.delete(w)
+          resolve(result)
+        },
+      }
+      const timer = setTimeout(() => w.done({ timedOut: [this.threadId] }), timeoutMs)
+      this.waits.add(w)
+    })
+  }
+
+  startFor(worker, sessions) {
+    if (this.closed) return
+    for (const s of sessions) {
+      if (this.sessions.has(s.id)) continue
+      this.port.postMessage(startMessage(s))
+      s.attach(worker)
+    }
+  }
+
+  /** Stop profiling `session` in this worker; resolves once its data is home. */
+  async stop(session) {
+    if (!this.sessions.has(session.id)) return { timedOut: [] }
+    if (this.closed) return { timedOut: [] }
+    const reply = this.wait((m) => m.t === MSG.STOPPED && m.id === session.id, session.stopTimeoutMs)
+    this.port.postMessage({ t: MSG.STOP, id: session.id })
+    const result = await reply
+    this.sessions.delete(session.id)
+    return result
+  }
+
+  /** Before terminate(): stop every profile, bounded by the longest stop timeout. */
+  async stopAll() {
+    if (this.closed || this.sessions.size === 0) return
+    const timeoutMs = Math.max(PROFILED_BY_DEFAULT_TIMEOUT_MS, ...[...this.sessions.values()].map((s) => s.stopTimeoutMs))
+    const reply = this.wait((m) => m.t === MSG.STOPPED_ALL, timeoutMs)
+    this.port.postMessage({ t: MSG.STOP_ALL })
+    const { timedOut } = await reply
+    for (const s of this.sessions.values()) for (const id of timedOut) s.thread(id).timedOut = true
+  }
+
+  onWorkerEvent(event, arg) {
+    if (this.sessions.size === 0) return
+    const ids = [...this.sessions.keys()]
+    if (event === 'error') {
+      const error =
+        arg instanceof Error ? { name: arg.name, message: arg.message, stack: arg.stack } : { message: String(arg) }
+      hub.deliver({ t: MSG.ERROR, threadId: this.threadId, threadName: this.name, ids, error })
+    } else if (event === 'exit') {
+      hub.deliver({ t: MSG.EXIT, threadId: this.threadId, threadName: this.name, ids, code: arg })
+    }
+  }
+}
+
+function makeProfiledWorker(Worker, MessageChannel) {
+  if (typeof Worker !== 'function') throw errors.invalidArgType('makeProfiledWorker(Worker, MessageChannel): Worker', 'a class (worker_threads.Worker)', Worker)
+  if (typeof MessageChannel !== 'function') {
+    throw errors.invalidArgType('makeProfiledWorker(Worker, MessageChannel): MessageChannel', 'a class (worker_threads.MessageChannel)', MessageChannel)
+  }
+  if (Worker[kIsProfiledWorker]) return Worker
+
+  class ProfiledWorker extends Worker {
+    constructor(filename, options) {
+      const opts = options ?? {}
+      // Anything the plain Worker would reject, it rejects itself, with its own error.
+      const plain =
+        typeof opts !== 'object' ||
+        (opts.transferList !== undefined && !Array.isArray(opts.transferList)) ||
+        (opts.execArgv !== undefined && !Array.isArray(opts.execArgv))
+      if (plain) {
+        super(filename, options)
+        return
+      }
+      const { port1, port2 } = new MessageChannel()
+      const sessions = hub.currentSessions()
+      const execArgv = opts.execArgv ?? process.execArgv
+      const envelope = {
+        [ENVELOPE]: {
+          port: port2,
+          execArgv: [...execArgv],
+          threadName: typeof opts.name === 'string' ? opts.name : '',
+          start: sessions.map(startMessage),
+        },
+        workerData: opts.workerData,
+      }
+      const withRuntime = (argv) => ({
+        ...opts,
+        workerData: envelope,
+        transferList: [...(opts.transferList ?? []), port2],
+        execArgv: [...argv, '--require', RUNTIME_PATH],
+      })
+      try {
+        super(filename, withRuntime(execArgv))
+      } catch (err) {
+        // Inherited process-wide flags (--max-old-space-size, --title) are not allowed in
+        // an explicit execArgv; their effect reaches the worker anyway, so leave them out.
+        if (err?.code !== 'ERR_WORKER_INVALID_EXEC_ARGV' || opts.execArgv !== undefined) throw err
+        const invalid = invalidFlags(err.message)
+        super(filename, withRuntime(execArgv.filter((f) => !invalid.has(f))))
+      }
+      this[kLink] = new WorkerLink(port1, this.threadId, envelope[ENVELOPE].threadName || `worker ${this.threadId}`)
+      for (const s of sessions) s.attach(this)
+    }
+
+    postMessage(...args) {
+      // Synchronous and before the user's message: the runtime drains our port before it
+      // dispatches the user's message, so the start is in force when the handler runs.
+      this[kLink]?.startFor(this, hub.currentSessions())
+      return super.postMessage(...args)
+    }
+
+    emit(event, ...args) {
+      if (event === 'error' || event === 'exit') this[kLink]?.onWorkerEvent(event, args[0])
+      return super.emit(event, ...args)
+    }
+
+    terminate(...args) {
+      const link = this[kLink]
+      if (!link || link.closed || link.sessions.size === 0) return super.terminate(...args)
+      return link.stopAll().then(() => super.terminate(...args))
+    }
+  }
+
+  Object.defineProperty(ProfiledWorker, kIsProfiledWorker, { value: true })
+  Object.defineProperty(ProfiledWorker, 'name', { value: Worker.name })
+  return ProfiledWorker
+}
+
+module.exports = { makeProfiledWorker, kIsProfiledWorker }

@@ -1,0 +1,146 @@
+'use strict'
+// Preloaded (`--require`) into every ProfiledWorker before user code. It takes the APM
+// port out of workerData, gives user code exactly what plain Node would show, and serves
+// start/stop requests from the parent. It installs no process-wide handlers except an
+// 'exit' listener while a profile is active (to send the last chunk home).
+
+const wt = require('node:worker_threads')
+const { performance } = require('node:perf_hooks')
+const { ENVELOPE, HYBRID_DISPATCH, MSG, kLink } = require('../constants')
+
+function boot() {
+  if (wt.isMainThread) return
+  const data = wt.workerData
+  const env = data !== null && typeof data === 'object' ? data[ENVELOPE] : undefined
+  if (!env || typeof env !== 'object' || !env.port) return
+
+  wt.workerData = data.workerData
+  process.execArgv = env.execArgv
+  require('node:module').syncBuiltinESMExports()
+
+  const hub = require('../hub')
+  const { serialize } = require('../json')
+  const port = env.port
+  hub.threadName = env.threadName || `worker ${wt.threadId}`
+  hub.upstream = (msg) => port.postMessage(msg)
+  const stats = { ignored: 0 }
+
+  let native // loaded on the first profile: until then a worker pays nothing
+  const cpuNow = () => (native ??= require('../native')).threadCpuTime()
+
+  class LocalSession {
+    constructor(msg) {
+      this.id = msg.id
+      this.name = msg.name
+      this.intervalUs = msg.intervalUs
+      this.stopTimeoutMs = msg.stopTimeoutMs > 0 ? msg.stopTimeoutMs : 1000
+      this.state = 'active'
+      this.workers = new Set()
+      this.custom = []
+      this.cpu0 = cpuNow()
+      this.wall0 = process.hrtime.bigint()
+      this.elu0 = performance.eventLoopUtilization()
+    }
+    attach(worker) {
+      this.workers.add(worker)
+      worker[kLink].sessions.set(this.id, this)
+    }
+    thread() {
+      return { timedOut: false } // nested timeouts are reported upward in STOPPED
+    }
+    effects(exitCode) {
+      return serialize({
+        cpuTimeNs: cpuNow() - this.cpu0,
+        wallTimeNs: process.hrtime.bigint() - this.wall0,
+        eventLoopUtilization: performance.eventLoopUtilization(this.elu0),
+        custom: this.custom,
+        ...(exitCode === undefined ? {} : { exitCode }),
+      })
+    }
+  }
+
+  function start(msg) {
+    if (hub.sessions.has(msg.id)) return
+    hub.sessions.set(msg.id, new LocalSession(msg))
+    hub.sampler.add(msg.id, msg.intervalUs)
+    if (hub.sessions.size === 1) process.on('exit', onExit)
+  }
+
+  function sendEffects(s, exitCode) {
+    hub.deliver({ t: MSG.EFFECTS, id: s.id, threadId: wt.threadId, threadName: hub.threadName, effects: s.effects(exitCode) })
+  }
+
+  async function stop(id) {
+    const s = hub.sessions.get(id)
+    if (!s) return []
+    s.state = 'stopped'
+    hub.sessions.delete(id)
+    hub.sampler.remove(id)
+    if (hub.sessions.size === 0) process.off('exit', onExit)
+    sendEffects(s)
+    const nested = await Promise.all([...s.workers].map((w) => w[kLink].stop(s)))
+    return nested.flatMap((r) => r.timedOut)
+  }
+
+  function onExit(code) {
+    // Synchronous: the thread is going away. Data posted now still reaches the parent.
+    hub.sampler.removeAll()
+    for (const s of hub.sessions.values()) sendEffects(s, code)
+    hub.sessions.clear()
+  }
+
+  function handle(msg) {
+    if (msg === null || typeof msg !== 'object' || typeof msg.t !== 'string') {
+      stats.ignored++
+      return
+    }
+    switch (msg.t) {
+      case MSG.START:
+        if (typeof msg.id !== 'number' || !(msg.intervalUs > 0)) return void stats.ignored++
+        start(msg)
+        break
+      case MSG.STOP:
+        stop(msg.id).then((timedOut) => port.postMessage({ t: MSG.STOPPED, id: msg.id, timedOut }))
+        break
+      case MSG.STOP_ALL:
+        Promise.all([...hub.sessions.keys()].map(stop)).then((t) =>
+          port.postMessage({ t: MSG.STOPPED_ALL, timedOut: t.flat() }),
+        )
+        break
+      default:
+        stats.ignored++
+    }
+  }
+
+  function drain() {
+    let m
+    while ((m = wt.receiveMessageOnPort(port))) handle(m.message)
+  }
+
+  port.on('message', handle)
+  port.unref()
+
+  // Before the user's 'message' listeners see a message, apply every start the parent
+  // sent ahead of it (it was enqueued first, so it is already waiting on our port).
+  const parentPort = wt.parentPort
+  const dispatch = parentPort && parentPort[HYBRID_DISPATCH]
+  if (typeof dispatch === 'function') {
+    Object.defineProperty(parentPort, HYBRID_DISPATCH, {
+      configurable: true,
+      writable: true,
+      enumerable: false,
+      value: function (...args) {
+        drain()
+        return dispatch.apply(this, args)
+      },
+    })
+  }
+
+  for (const msg of env.start) start(msg)
+
+  // Nested workers are profiled too.
+  require('../patch').patch()
+  hub.runtimeStats = stats
+}
+
+boot()

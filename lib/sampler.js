@@ -1,0 +1,96 @@
+'use strict'
+// One V8 sampler per thread, shared by every profile active on that thread.
+//
+// V8's sampler is reached through an inspector session on the same thread, whose
+// `post` answers synchronously, so a start is in force when `add` returns. The sampler
+// is stopped and restarted at every profile boundary; each stretch ("chunk") goes to
+// `onChunk` with the ids of the profiles active during it, and each profile later keeps
+// the part of each chunk inside its own time window.
+
+class ThreadSampler {
+  constructor(onChunk) {
+    this.onChunk = onChunk
+    this.active = new Map() // profile id → sampling interval (µs)
+    this.session = null
+    this.intervalUs = 0
+    this.running = false
+  }
+
+  post(method, params) {
+    let error
+    let result
+    let answered = false
+    this.session.post(method, params, (err, res) => {
+      answered = true
+      error = err
+      result = res
+    })
+    if (!answered) throw new Error(`inspector did not answer ${method} synchronously`)
+    if (error) throw error
+    return result
+  }
+
+  has(id) {
+    return this.active.has(id)
+  }
+
+  add(id, intervalUs) {
+    if (this.active.has(id)) return
+    this.active.set(id, intervalUs)
+    // A finer interval needs a restart; V8 fixes the interval when sampling starts.
+    if (this.running && intervalUs < this.intervalUs) this.cut()
+    if (!this.running) this.begin()
+  }
+
+  remove(id) {
+    if (!this.active.has(id)) return
+    this.cut()
+    this.active.delete(id)
+    if (this.active.size > 0) this.begin()
+    else this.close()
+  }
+
+  removeAll() {
+    if (this.active.size === 0) return
+    this.cut()
+    this.active.clear()
+    this.close()
+  }
+
+  begin() {
+    if (!this.session) {
+      // Loaded on first use: a thread that is never profiled never loads the inspector.
+      const { Session } = require('node:inspector')
+      this.session = new Session()
+      this.session.connect()
+      this.post('Profiler.enable')
+    }
+    this.intervalUs = Math.min(...this.active.values())
+    this.post('Profiler.setSamplingInterval', { interval: this.intervalUs })
+    this.post('Profiler.start')
+    this.running = true
+  }
+
+  cut() {
+    if (!this.running) return
+    this.running = false
+    const { profile } = this.post('Profiler.stop')
+    this.onChunk(JSON.stringify(profile), [...this.active.keys()])
+  }
+
+  close() {
+    if (!this.session) return
+    try {
+      this.post('Profiler.disable')
+    } finally {
+      this.session.disconnect()
+      this.session = null
+    }
+  }
+}
+
+function nowUs() {
+  return Number(process.hrtime.bigint() / 1000n)
+}
+
+module.exports = { ThreadSampler, nowUs }

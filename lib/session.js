@@ -1,0 +1,132 @@
+'use strict'
+// A profile on the main thread: its time window, the workers it involves, and the data
+// that flows home for it, assembled into a ProfileReport when it stops.
+
+const { performance } = require('node:perf_hooks')
+const native = require('./native')
+const hub = require('./hub')
+const { nowUs } = require('./sampler')
+const { deserialize } = require('./json')
+const { ProfileReport } = require('./report')
+const { MAIN_THREAD_NAME, kLink } = require('./constants')
+
+const emptyProfile = (t0, t1) =>
+  native.CpuProfile.parse(
+    JSON.stringify({
+      nodes: [{ id: 1, callFrame: { functionName: '(root)', scriptId: '0', url: '', lineNumber: -1, columnNumber: -1 } }],
+      startTime: t0,
+      endTime: t1,
+      samples: [],
+      timeDeltas: [],
+    }),
+  )
+
+/** Chunks of one thread → one profile of the window [t0, t1]. Parsing is off-thread. */
+async function assemble(chunks, t0, t1) {
+  if (chunks.length === 0) return emptyProfile(t0, t1)
+  const parts = await Promise.all(chunks.map((json) => native.CpuProfile.parseAsync(json)))
+  return parts.map((p) => p.window(t0, t1)).reduce((a, b) => a.concat(b))
+}
+
+class ProfileSession {
+  constructor(id, name, options) {
+    this.id = id
+    this.name = name
+    this.intervalUs = options.samplingIntervalUs
+    this.mainThread = options.mainThread
+    this.stopTimeoutMs = options.stopTimeoutMs
+    this.state = 'active'
+    this.startNs = process.hrtime.bigint()
+    this.t0 = nowUs()
+    this.workers = new Set()
+    this.threads = new Map()
+    this.custom = [] // recordEffect() calls on the main thread
+    this.done = null
+    hub.sessions.set(id, this)
+    if (this.mainThread) {
+      this.thread(0, MAIN_THREAD_NAME)
+      this.mainCpu0 = native.threadCpuTime()
+      this.mainElu0 = performance.eventLoopUtilization()
+      hub.sampler.add(id, this.intervalUs)
+    }
+  }
+
+  thread(threadId, name) {
+    let t = this.threads.get(threadId)
+    if (!t) {
+      t = { threadId, name, chunks: [], effects: null, errors: [], exitCode: null, timedOut: false }
+      this.threads.set(threadId, t)
+    } else if (name && !t.name) {
+      t.name = name
+    }
+    return t
+  }
+
+  attach(worker) {
+    const link = worker[kLink]
+    this.workers.add(worker)
+    link.sessions.set(this.id, this)
+    this.thread(link.threadId, link.name)
+  }
+
+  addChunk(threadId, name, json) {
+    this.thread(threadId, name).chunks.push(json)
+  }
+
+  setEffects(threadId, name, text) {
+    const effects = deserialize(text)
+    // recordEffect() data was serialized where it was recorded (so bad data fails there).
+    effects.custom = (effects.custom ?? []).map((e) => ({ ...e, data: deserialize(e.data) }))
+    this.thread(threadId, name).effects = effects
+  }
+
+  addError(threadId, name, error) {
+    this.thread(threadId, name).errors.push(error)
+  }
+
+  markExit(threadId, name, code) {
+    this.thread(threadId, name).exitCode = code
+  }
+
+  stop() {
+    this.done ??= this.finish()
+    return this.done
+  }
+
+  async finish() {
+    this.state = 'stopping'
+    const endNs = process.hrtime.bigint()
+    const t1 = nowUs()
+    if (this.mainThread) {
+      hub.sampler.remove(this.id)
+      this.thread(0).effects = {
+        cpuTimeNs: native.threadCpuTime() - this.mainCpu0,
+        wallTimeNs: endNs - this.startNs,
+        eventLoopUtilization: performance.eventLoopUtilization(this.mainElu0),
+        custom: this.custom.map((e) => ({ ...e, data: deserialize(e.data) })),
+      }
+    }
+    const results = await Promise.all([...this.workers].map((w) => w[kLink].stop(this)))
+    for (const r of results) {
+      for (const threadId of r.timedOut) this.thread(threadId).timedOut = true
+    }
+    this.state = 'stopped'
+    this.workers.clear()
+    hub.sessions.delete(this.id)
+
+    const threads = await Promise.all(
+      [...this.threads.values()].map(async (t) => ({
+        threadId: t.threadId,
+        name: t.name,
+        status: t.errors.length ? 'crashed' : t.exitCode !== null ? 'exited' : t.timedOut ? 'timeout' : 'ok',
+        exitCode: t.exitCode,
+        profile: await assemble(t.chunks, this.t0, t1),
+        effects: { ...(t.effects ?? {}), errors: t.errors },
+      })),
+    )
+    threads.sort((a, b) => a.threadId - b.threadId)
+    return new ProfileReport({ id: this.id, name: this.name, startNs: this.startNs, endNs, threads })
+  }
+}
+
+module.exports = { ProfileSession }
