@@ -18,14 +18,22 @@ function isBigIntObject(v) {
   )
 }
 
-// Bigints leave JSON.stringify as `"<tag><digits>"` strings, then become literals. The tag
-// is random per call, so a user string containing it would be a 2^-64 accident; the count
-// check below catches even that.
-function stringifyTagged(value, tag, withHook) {
+// BigInts leave JSON.stringify as `"<open><digits><close>"` strings; one regex pass
+// then turns them into `<digits>n` literals. The markers hold a random
+// nonce per call, and the length check proves every replacement was one of ours (a user
+// string containing a marker would change the length by a different amount).
+// One random prefix per process plus a counter: unguessable, and no syscall per call.
+const NONCE_PREFIX = randomBytes(8).toString('hex')
+let calls = 0
+
+function stringifyMarked(value, withHook) {
+  const nonce = NONCE_PREFIX + (calls++).toString(36)
+  const open = `~pwbig${nonce}~`
+  const close = `~${nonce}gibwp~`
   let count = 0
   const mark = (b) => {
     count++
-    return tag + b.toString()
+    return open + b.toString() + close
   }
   let text
   if (withHook) {
@@ -44,17 +52,12 @@ function stringifyTagged(value, tag, withHook) {
       else delete BigInt.prototype.toJSON
     }
   } else {
-    text = JSON.stringify(value, (_key, v) =>
-      typeof v === 'bigint' || isBigIntObject(v) ? mark(v.valueOf()) : v,
-    )
+    text = JSON.stringify(value, (_key, v) => (typeof v === 'bigint' || isBigIntObject(v) ? mark(v.valueOf()) : v))
   }
   if (count === 0 || text === undefined) return text
-  let replaced = 0
-  const out = text.replace(new RegExp(`"${tag}(-?[0-9]+)"`, 'g'), (_m, digits) => {
-    replaced++
-    return `${digits}n`
-  })
-  return replaced === count ? out : null
+  // One native pass with a replacement pattern (no callback into JS per match).
+  const out = text.replace(new RegExp(`"${open}(-?[0-9]+)${close}"`, 'g'), '$1n')
+  return out.length === text.length - count * (open.length + close.length + 1) ? out : null
 }
 
 /**
@@ -68,14 +71,14 @@ function serialize(value) {
   for (const withHook of [true, false]) {
     let text
     try {
-      text = stringifyTagged(value, `__pw_bigint_${randomBytes(8).toString('hex')}_`, withHook)
+      text = stringifyMarked(value, withHook)
     } catch (err) {
       if (withHook && err instanceof TypeError && /BigInt/i.test(err.message)) continue
       throw err
     }
     if (text !== null) return text
   }
-  throw new Error('serialize: could not place every BigInt (a string collided with the tag)')
+  throw new Error('serialize: could not place every BigInt (a string collided with the marker)')
 }
 
 function syntaxError(e) {
@@ -111,21 +114,28 @@ function deserialize(text) {
   }
   const scan = scanner().scanBigintJson(text)
   if (scan.error) throw syntaxError(scan.error)
-  if (scan.count === 0) return JSON.parse(text)
-  const found = JSON.parse(scan.bigints)
-  if (found.length === 1 && found[0][0].length === 0) return BigInt(found[0][1])
-  const root = JSON.parse(scan.json)
-  for (const [path, digits] of found) {
-    let holder = root
-    for (let i = 0; i < path.length - 1 && typeof holder === 'object' && holder !== null; i++) {
-      holder = holder[path[i]]
+  if (scan.count === 0) return JSON.parse(scan.json || text)
+  return placeBigInts(JSON.parse(scan.json), JSON.parse(scan.ops))
+}
+
+// `ops` (see src/core/bigjson.rs): per BigInt `keep, count, seg.., digits`, its path given
+// relative to the previous one. `holders[k]` is the container reached by the first k
+// steps of the current path.
+function placeBigInts(root, ops) {
+  if (ops.length === 3 && ops[1] === 0) return BigInt(ops[2])
+  const holders = [root]
+  for (let i = 0; i < ops.length; ) {
+    const keep = ops[i]
+    const count = ops[i + 1]
+    i += 2
+    holders.length = keep + 1
+    let holder = holders[keep]
+    for (const end = i + count - 1; i < end; i++) {
+      holder = holder[ops[i]]
+      holders.push(holder)
     }
-    const key = path[path.length - 1]
-    // With duplicate keys JSON.parse keeps the last value; only a slot that still holds
-    // our placeholder came from a BigInt literal.
-    if (typeof holder === 'object' && holder !== null && holder[key] === scan.placeholder) {
-      holder[key] = BigInt(digits)
-    }
+    holder[ops[i]] = BigInt(ops[i + 1])
+    i += 2
   }
   return root
 }

@@ -1,10 +1,9 @@
 use napi::bindgen_prelude::AsyncTask;
 use napi::Result;
 use napi_derive::napi;
-use serde_json::Value;
 
 use super::task::OffThread;
-use crate::core::bigjson::{scan, PathSeg};
+use crate::core::bigjson::scan;
 
 #[napi(object)]
 pub struct JsonSyntaxError {
@@ -18,13 +17,12 @@ pub struct JsonSyntaxError {
 #[napi(object)]
 pub struct JsonScan {
   pub error: Option<JsonSyntaxError>,
-  /// Number of BigInt literals found.
+  /// Number of BigInt literals whose value survives.
   pub count: u32,
-  /// The text with BigInt literals replaced by `"<placeholder>"` (empty if count is 0).
+  /// The text with each BigInt literal's `n` blanked (empty if there were none).
   pub json: String,
-  pub placeholder: String,
-  /// JSON array of `[path, digits]`, path an array of keys and indices.
-  pub bigints: String,
+  /// Where the BigInts go: see src/core/bigjson.rs.
+  pub ops: String,
 }
 
 fn scan_text(text: &str) -> JsonScan {
@@ -38,33 +36,14 @@ fn scan_text(text: &str) -> JsonScan {
       }),
       count: 0,
       json: String::new(),
-      placeholder: String::new(),
-      bigints: String::new(),
+      ops: String::new(),
     },
-    Ok(s) => {
-      let list: Vec<Value> = s
-        .bigints
-        .into_iter()
-        .map(|b| {
-          let path = b
-            .path
-            .into_iter()
-            .map(|seg| match seg {
-              PathSeg::Key(k) => Value::String(k),
-              PathSeg::Index(i) => Value::from(i),
-            })
-            .collect();
-          Value::Array(vec![Value::Array(path), Value::String(b.digits)])
-        })
-        .collect();
-      JsonScan {
-        error: None,
-        count: list.len() as u32,
-        json: s.json,
-        placeholder: s.placeholder,
-        bigints: Value::Array(list).to_string(),
-      }
-    }
+    Ok(s) => JsonScan {
+      error: None,
+      count: s.count as u32,
+      json: s.json,
+      ops: s.ops,
+    },
   }
 }
 

@@ -119,7 +119,7 @@ mod tests {
     let b_node = c
       .nodes
       .iter()
-      .find(|n| n.call_frame.function_name == "b")
+      .find(|n| &*n.call_frame.function_name == "b")
       .unwrap();
     assert_eq!(b_node.hit_count, 4);
     assert_eq!(b_node.position_ticks[0].ticks, 4);

@@ -6,15 +6,18 @@
 
 use std::collections::HashMap;
 use std::fmt;
+use std::sync::Arc;
 
 use serde::{Deserialize, Serialize};
 
-#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
+/// Strings are shared (`Arc<str>`, interned per profile): thousands of nodes name the
+/// same few scripts and functions, and cloning or dropping a node must stay cheap.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize)]
 #[serde(rename_all = "camelCase")]
 pub struct CallFrame {
-  pub function_name: String,
-  pub script_id: String,
-  pub url: String,
+  pub function_name: Arc<str>,
+  pub script_id: Arc<str>,
+  pub url: Arc<str>,
   pub line_number: i64,
   pub column_number: i64,
 }
@@ -111,6 +114,57 @@ fn err(path: impl Into<String>, message: impl Into<String>) -> ProfileError {
   }
 }
 
+/// Node id → index. V8 numbers nodes 1..n, so a table indexed by id is the common case;
+/// sparse ids (from other tools) fall back to a map.
+enum IdIndex {
+  Dense(Vec<u32>),
+  Sparse(HashMap<u64, usize>),
+}
+
+impl IdIndex {
+  const NONE: u32 = u32::MAX;
+
+  fn new(ids: impl Iterator<Item = u64> + Clone, count: usize) -> IdIndex {
+    let max = ids.clone().max().unwrap_or(0);
+    if max < (count as u64).saturating_mul(4).max(1024) {
+      IdIndex::Dense(vec![Self::NONE; max as usize + 1])
+    } else {
+      IdIndex::Sparse(HashMap::with_capacity(count))
+    }
+  }
+
+  /// Returns the index already holding `id`, if any.
+  fn insert(&mut self, id: u64, index: usize) -> Option<usize> {
+    match self {
+      IdIndex::Dense(v) => {
+        let slot = &mut v[id as usize];
+        let old = (*slot != Self::NONE).then_some(*slot as usize);
+        if old.is_none() {
+          *slot = index as u32;
+        }
+        old
+      }
+      IdIndex::Sparse(m) => match m.entry(id) {
+        std::collections::hash_map::Entry::Occupied(e) => Some(*e.get()),
+        std::collections::hash_map::Entry::Vacant(e) => {
+          e.insert(index);
+          None
+        }
+      },
+    }
+  }
+
+  fn get(&self, id: u64) -> Option<usize> {
+    match self {
+      IdIndex::Dense(v) => v
+        .get(usize::try_from(id).ok()?)
+        .filter(|&&i| i != Self::NONE)
+        .map(|&i| i as usize),
+      IdIndex::Sparse(m) => m.get(&id).copied(),
+    }
+  }
+}
+
 fn node_path(index: usize, id: Option<u64>, field: &str) -> String {
   match id {
     Some(id) => format!("nodes[{index}] (id {id}).{field}"),
@@ -135,12 +189,24 @@ fn time_field(value: Option<f64>, name: &str) -> Result<i64, ProfileError> {
 impl Profile {
   /// Parse V8 profile JSON. Never panics on any input; every rejection names its field.
   pub fn from_json(text: &[u8]) -> Result<Profile, ProfileError> {
-    let de = &mut serde_json::Deserializer::from_slice(text);
-    let raw: RawProfile = serde_path_to_error::deserialize(de).map_err(|e| {
-      let path = e.path().to_string();
-      let path = if path == "." { String::new() } else { path };
-      err(path, e.into_inner().to_string())
-    })?;
+    // Path tracking costs on every value, and only a failure needs it: parse plainly,
+    // and parse again with tracking only to say where a rejected profile went wrong.
+    let raw: RawProfile = match serde_json::from_slice(text) {
+      Ok(raw) => raw,
+      Err(_) => {
+        let de = &mut serde_json::Deserializer::from_slice(text);
+        return Err(
+          match serde_path_to_error::deserialize::<_, RawProfile>(de) {
+            Ok(_) => err("", "malformed JSON"),
+            Err(e) => {
+              let path = e.path().to_string();
+              let path = if path == "." { String::new() } else { path };
+              err(path, e.into_inner().to_string())
+            }
+          },
+        );
+      }
+    };
     Profile::from_raw(raw)
   }
 
@@ -161,7 +227,16 @@ impl Profile {
       ));
     }
 
-    let mut index_of: HashMap<u64, usize> = HashMap::with_capacity(raw_nodes.len());
+    let mut index_of = IdIndex::new(raw_nodes.iter().filter_map(|n| n.id), raw_nodes.len());
+    let mut interned: HashMap<String, Arc<str>> = HashMap::new();
+    let mut intern = |s: String| -> Arc<str> {
+      if let Some(a) = interned.get(&s) {
+        return a.clone();
+      }
+      let a: Arc<str> = Arc::from(s.as_str());
+      interned.insert(s, a.clone());
+      a
+    };
     let mut nodes = Vec::with_capacity(raw_nodes.len());
     let mut child_ids = Vec::with_capacity(raw_nodes.len());
     for (i, n) in raw_nodes.into_iter().enumerate() {
@@ -190,11 +265,12 @@ impl Profile {
         None => return Err(err(field("scriptId"), "missing")),
       };
       let call_frame = CallFrame {
-        function_name: cf
-          .function_name
-          .ok_or_else(|| err(field("functionName"), "missing"))?,
-        script_id,
-        url: cf.url.ok_or_else(|| err(field("url"), "missing"))?,
+        function_name: intern(
+          cf.function_name
+            .ok_or_else(|| err(field("functionName"), "missing"))?,
+        ),
+        script_id: intern(script_id),
+        url: intern(cf.url.ok_or_else(|| err(field("url"), "missing"))?),
         line_number: cf
           .line_number
           .ok_or_else(|| err(field("lineNumber"), "missing"))?,
@@ -216,7 +292,7 @@ impl Profile {
     for (i, ids) in child_ids.into_iter().enumerate() {
       let mut children = Vec::with_capacity(ids.len());
       for (k, child_id) in ids.into_iter().enumerate() {
-        let c = *index_of.get(&child_id).ok_or_else(|| {
+        let c = index_of.get(child_id).ok_or_else(|| {
           err(
             node_path(i, Some(nodes[i].id), &format!("children[{k}]")),
             format!("refers to unknown node id {child_id}"),
@@ -282,7 +358,7 @@ impl Profile {
     let mut timestamps = Vec::with_capacity(raw.samples.len());
     let mut t = start_time;
     for (k, (id, delta)) in raw.samples.iter().zip(&raw.time_deltas).enumerate() {
-      let i = *index_of.get(id).ok_or_else(|| {
+      let i = index_of.get(*id).ok_or_else(|| {
         err(
           format!("samples[{k}]"),
           format!("refers to unknown node id {id}"),

@@ -111,7 +111,7 @@ mod tests {
   fn names(p: &Profile) -> Vec<&str> {
     p.nodes
       .iter()
-      .map(|n| n.call_frame.function_name.as_str())
+      .map(|n| &*n.call_frame.function_name)
       .collect()
   }
 

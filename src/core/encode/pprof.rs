@@ -165,7 +165,7 @@ fn apportion_cpu(p: &Profile, wall_us: &[i64], cpu_total_ns: u64) -> Vec<i64> {
   let busy: Vec<bool> = p
     .nodes
     .iter()
-    .map(|n| n.call_frame.function_name != "(idle)")
+    .map(|n| &*n.call_frame.function_name != "(idle)")
     .collect();
   let total: u128 = (0..p.nodes.len())
     .filter(|&i| busy[i])
