@@ -62,13 +62,12 @@ export declare function __panicOffThreadForTesting(message: string): Promise<str
 /** Result of scanning bigint-JSON; expected failures (bad syntax) are data, not throws. */
 export interface JsonScan {
   error?: JsonSyntaxError
-  /** Number of BigInt literals found. */
+  /** Number of BigInt literals whose value survives. */
   count: number
-  /** The text with BigInt literals replaced by `"<placeholder>"` (empty if count is 0). */
+  /** The text with each BigInt literal's `n` blanked (empty if there were none). */
   json: string
-  placeholder: string
-  /** JSON array of `[path, digits]`, path an array of keys and indices. */
-  bigints: string
+  /** Where the BigInts go: see src/core/bigjson.rs. */
+  ops: string
 }
 
 export interface JsonSyntaxError {

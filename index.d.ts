@@ -4,7 +4,8 @@
 import { CpuProfile, Report } from './binding'
 
 export { CpuProfile, Report }
-export type { PprofOptions, ThreadInfo } from './binding'
+import type { PprofOptions, ThreadInfo } from './binding'
+export type { PprofOptions, ThreadInfo }
 
 /**
  * CPU time the calling thread (main thread or worker) has used, in nanoseconds
@@ -60,3 +61,112 @@ export declare function mergeProfiles(threads: ThreadInput[], options?: MergeOpt
  * ns since the Unix epoch, e.g. for `toPprof({ timeNanos })`.
  */
 export declare function monotonicToEpochNanos(monotonicMicros: number): bigint
+
+// ---------------------------------------------------------------------------------------
+// Profiling workers
+
+import type {
+  Worker as NodeWorker,
+  MessageChannel as NodeMessageChannel,
+} from 'node:worker_threads'
+
+export interface ProfileOptions {
+  /** Default `''`. */
+  name?: string
+  /** V8 sampling interval in µs, an integer from 1 to 1 000 000. Default `1000`. */
+  samplingIntervalUs?: number
+  /** Sample the main thread too. Default `true`. */
+  mainThread?: boolean
+  /** How long stop() and terminate() wait for a worker's samples. Default `2000`. */
+  stopTimeoutMs?: number
+}
+
+export interface ActiveProfile {
+  /** The async id of the context that started the profile. */
+  readonly id: number
+  readonly name: string
+  /** `process.hrtime.bigint()` at start. */
+  readonly startNs: bigint
+  readonly state: 'active' | 'stopping' | 'stopped'
+  /** Resolves once every involved thread's data is home; the same promise every call. */
+  stop(): Promise<ProfileReport>
+}
+
+export interface RecordedEffect {
+  name: string
+  data: unknown
+  /** `process.hrtime.bigint()` when it was recorded. */
+  atNs: bigint
+}
+
+export interface ThreadEffects {
+  /** CPU time of the thread within the profile's window (its own thread clock). */
+  cpuTimeNs?: bigint
+  wallTimeNs?: bigint
+  eventLoopUtilization?: { idle: number; active: number; utilization: number }
+  /** Uncaught errors the thread raised during the profile. */
+  errors: Array<{ name?: string; message: string; stack?: string }>
+  custom?: RecordedEffect[]
+  /** Set when the thread exited during the profile. */
+  exitCode?: number
+}
+
+export interface ThreadReport {
+  threadId: number
+  name: string
+  status: 'ok' | 'timeout' | 'exited' | 'crashed'
+  exitCode: number | null
+  profile: CpuProfile
+  effects: ThreadEffects
+}
+
+export declare class ProfileReport {
+  readonly id: number
+  readonly name: string
+  readonly startNs: bigint
+  readonly endNs: bigint
+  readonly threads: ThreadReport[]
+  thread(threadId: number): ThreadReport | undefined
+  /** The native Report of all threads. */
+  merged(): Report
+  toPprof(options?: PprofOptions): Buffer
+  toPprofAsync(options?: PprofOptions): Promise<Buffer>
+  toCollapsed(): string
+  toCollapsedAsync(): Promise<string>
+  toCpuprofiles(): Array<{ threadId: number; name: string; json: string }>
+  /** What serialize(report) writes: profiles as `.cpuprofile` objects, BigInts intact. */
+  toJSON(): object
+}
+
+/** Start a profile bound to the current async context. Main thread only. */
+export declare function startProfile(options?: ProfileOptions): ActiveProfile
+
+/**
+ * Run `fn` in a new async context with its own profile. If `fn` throws, the error is
+ * rethrown with `profileReport` attached.
+ */
+export declare function runProfile<T>(
+  fn: () => T | Promise<T>,
+  options?: ProfileOptions,
+): Promise<{ result: Awaited<T>; report: ProfileReport }>
+
+/** Profiles not yet stopped, across all contexts. */
+export declare function activeProfiles(): ActiveProfile[]
+
+/** Profiles the current async context belongs to (in a worker: the worker's active ones). */
+export declare function currentProfiles(): ActiveProfile[]
+
+/** Record a named effect for the profiles the calling code works for; returns how many. */
+export declare function recordEffect(name: string, data?: unknown): number
+
+/** The ProfiledWorker class built on `Worker`. */
+export declare function makeProfiledWorker<W extends typeof NodeWorker>(
+  Worker: W,
+  MessageChannel: typeof NodeMessageChannel,
+): W
+
+/** Replace worker_threads.Worker (idempotent); returns the patched class. */
+export declare function patch(): typeof NodeWorker
+/** Restore the original worker_threads.Worker. */
+export declare function unpatch(): void
+export declare function isPatched(): boolean

@@ -6,7 +6,13 @@ const { serialize, deserialize } = require('./lib/json')
 const { mergeProfiles, monotonicToEpochNanos } = require('./lib/profiles')
 const { makeProfiledWorker } = require('./lib/profiled-worker')
 const { patch, unpatch, isPatched } = require('./lib/patch')
-const { startProfile, runProfile, activeProfiles, currentProfiles, recordEffect } = require('./lib/api')
+const {
+  startProfile,
+  runProfile,
+  activeProfiles,
+  currentProfiles,
+  recordEffect,
+} = require('./lib/api')
 const { ProfileReport } = require('./lib/report')
 
 patch()

@@ -32,9 +32,8 @@ async function recordProfile({ ms = 150, intervalUs = 200, work = fib } = {}) {
   }
 }
 
-/** Run `code` in a new node process (cwd = package root); returns {status, stdout, stderr}. */
-function runNode(code, { env = {}, timeout = 60_000, args = [] } = {}) {
-  const r = spawnSync(process.execPath, [...args, '-e', code], {
+function spawnNode(argv, { env = {}, timeout = 60_000 }) {
+  const r = spawnSync(process.execPath, argv, {
     cwd: ROOT,
     env: { ...process.env, ...env },
     encoding: 'utf8',
@@ -43,4 +42,23 @@ function runNode(code, { env = {}, timeout = 60_000, args = [] } = {}) {
   return { status: r.status, signal: r.signal, stdout: r.stdout, stderr: r.stderr }
 }
 
-module.exports = { ROOT, fib, recordProfile, runNode }
+/** Run `code` in a new node process (cwd = package root); returns {status, stdout, stderr}. */
+function runNode(code, { env = {}, timeout = 60_000, args = [] } = {}) {
+  return spawnNode([...args, '-e', code], { env, timeout })
+}
+
+/** Run the script `file` in a new node process: `node [...args] file` (cwd = package root). */
+function runScript(file, { env = {}, timeout = 60_000, args = [] } = {}) {
+  return spawnNode([...args, file], { env, timeout })
+}
+
+/** `promise`, or a rejection naming `what` after `ms`: a bug fails the test instead of hanging it. */
+function within(promise, what, ms = 20_000) {
+  let timer
+  const timeout = new Promise((_, reject) => {
+    timer = setTimeout(() => reject(new Error(`timed out after ${ms} ms: ${what}`)), ms)
+  })
+  return Promise.race([promise, timeout]).finally(() => clearTimeout(timer))
+}
+
+module.exports = { ROOT, fib, recordProfile, runNode, runScript, within }

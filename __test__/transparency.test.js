@@ -39,7 +39,10 @@ function observe(W, filename, options, { send = [], after } = {}) {
 // order them against each other (a plain Worker shows 'message' before 'online' in a few
 // percent of runs here). Everything else is compared in exact order; 'online' by count.
 function comparable(events) {
-  return { online: events.filter(([e]) => e === 'online').length, events: events.filter(([e]) => e !== 'online') }
+  return {
+    online: events.filter(([e]) => e === 'online').length,
+    events: events.filter(([e]) => e !== 'online'),
+  }
 }
 
 async function both(filename, makeOptions, extra) {
@@ -81,7 +84,12 @@ test('workerData inside the worker is exactly what the user passed', async () =>
 test('a SharedArrayBuffer in workerData stays shared', async () => {
   for (const W of [PlainWorker, ProfiledWorker]) {
     const sab = new SharedArrayBuffer(4)
-    const { events } = await observe(W, fixture('introspect.js'), { workerData: sab }, exitAfterReport)
+    const { events } = await observe(
+      W,
+      fixture('introspect.js'),
+      { workerData: sab },
+      exitAfterReport,
+    )
     assert.deepEqual(events.find(([e]) => e === 'message')[1].workerData, { sab: 0 })
     assert.equal(new Int32Array(sab)[0], 42, W === PlainWorker ? 'plain' : 'profiled')
   }
@@ -91,7 +99,12 @@ test('a MessagePort passed in workerData with transferList works', async () => {
   for (const W of [PlainWorker, ProfiledWorker]) {
     const { port1, port2 } = new wt.MessageChannel()
     const got = new Promise((resolve) => port1.once('message', resolve))
-    const { events } = await observe(W, fixture('introspect.js'), { workerData: { port: port2 }, transferList: [port2] }, exitAfterReport)
+    const { events } = await observe(
+      W,
+      fixture('introspect.js'),
+      { workerData: { port: port2 }, transferList: [port2] },
+      exitAfterReport,
+    )
     assert.deepEqual(events.find(([e]) => e === 'message')[1].keys, ['port'])
     assert.equal(await got, 'via user port')
     port1.close()
@@ -99,7 +112,11 @@ test('a MessagePort passed in workerData with transferList works', async () => {
 })
 
 test('process.execArgv in the worker is what plain Node shows; nothing of ours leaks', async () => {
-  for (const make of [() => ({}), () => ({ execArgv: ['--no-warnings'] }), () => ({ execArgv: [] })]) {
+  for (const make of [
+    () => ({}),
+    () => ({ execArgv: ['--no-warnings'] }),
+    () => ({ execArgv: [] }),
+  ]) {
     const { plain, profiled } = await both(fixture('introspect.js'), make, exitAfterReport)
     assert.deepEqual(profiled.events.events[0][1].execArgv, plain.events.events[0][1].execArgv)
     assert.ok(!JSON.stringify(profiled.events).includes('runtime'), 'no trace of the runtime path')
@@ -135,11 +152,22 @@ test('an inherited process-wide flag (--max-old-space-size) does not break worke
 test('eval, .mjs, URL and data: filenames, argv, env, name, resourceLimits behave as plain', async () => {
   const code = `const wt = require('node:worker_threads'); wt.parentPort.postMessage({ d: wt.workerData, argv: process.argv.slice(2), env: process.env.PW_TEST, name: typeof wt.threadName })`
   const scenarios = [
-    [code, () => ({ eval: true, workerData: 5, argv: ['x', 1], env: { PW_TEST: 'own' }, name: 'n1' })],
-    [code, () => ({ eval: true, env: wt.SHARE_ENV, resourceLimits: { maxOldGenerationSizeMb: 64 } })],
+    [
+      code,
+      () => ({ eval: true, workerData: 5, argv: ['x', 1], env: { PW_TEST: 'own' }, name: 'n1' }),
+    ],
+    [
+      code,
+      () => ({ eval: true, env: wt.SHARE_ENV, resourceLimits: { maxOldGenerationSizeMb: 64 } }),
+    ],
     [fixture('esm-worker.mjs'), () => ({ workerData: { m: 1 } })],
     [pathToFileURL(fixture('esm-worker.mjs')), () => ({ workerData: [1] })],
-    [new URL(`data:text/javascript,import { parentPort, workerData } from 'node:worker_threads'; parentPort.postMessage({ workerData, execArgv: process.execArgv })`), () => ({ workerData: 'd' })],
+    [
+      new URL(
+        `data:text/javascript,import { parentPort, workerData } from 'node:worker_threads'; parentPort.postMessage({ workerData, execArgv: process.execArgv })`,
+      ),
+      () => ({ workerData: 'd' }),
+    ],
   ]
   process.env.PW_TEST = 'shared'
   for (const [filename, make] of scenarios) {
@@ -150,7 +178,11 @@ test('eval, .mjs, URL and data: filenames, argv, env, name, resourceLimits behav
 
 test('stdout/stderr: true give the same streams', async () => {
   for (const W of [PlainWorker, ProfiledWorker]) {
-    const w = new W(`console.log('to stdout'); console.error('to stderr')`, { eval: true, stdout: true, stderr: true })
+    const w = new W(`console.log('to stdout'); console.error('to stderr')`, {
+      eval: true,
+      stdout: true,
+      stderr: true,
+    })
     let out = ''
     let err = ''
     w.stdout.on('data', (d) => (out += d))
@@ -161,11 +193,7 @@ test('stdout/stderr: true give the same streams', async () => {
 })
 
 test('events arrive with the same arguments and order (messages, error, exit codes)', async () => {
-  const runs = [
-    { send: ['a', { b: 1 }, 'throw'] },
-    { send: ['a', 'exit:3'] },
-    { send: ['exit:0'] },
-  ]
+  const runs = [{ send: ['a', { b: 1 }, 'throw'] }, { send: ['a', 'exit:3'] }, { send: ['exit:0'] }]
   for (const extra of runs) {
     const { plain, profiled } = await both(fixture('echo.js'), () => ({}), extra)
     assert.deepEqual(profiled.events, plain.events, JSON.stringify(extra.send))

@@ -1,84 +1,77 @@
 'use strict'
-// The foundation end to end: the main thread and a worker each record a CPU profile with
-// V8's own sampler (through the inspector), the worker sends its profile home, and the
-// Rust core merges both threads and writes .cpuprofile, gzipped pprof and collapsed stacks.
+// An HTTP-like request handler that hands work to worker threads. One request runs
+// inside a profile; its report covers the main thread, the pooled worker its task went
+// to, and a worker started just for it — and none of the other requests' work.
 //
 //   npm run demo [-- --out DIR]
 
 const fs = require('node:fs')
 const path = require('node:path')
-const { Session } = require('node:inspector')
-const { Worker, isMainThread, parentPort, threadId } = require('node:worker_threads')
-const { CpuProfile, mergeProfiles, threadCpuTime, monotonicToEpochNanos } = require('..')
+const pw = require('..') // patches worker_threads.Worker
+const { Worker } = require('node:worker_threads')
 
-function fib(n) {
-  return n < 2 ? n : fib(n - 1) + fib(n - 2)
+const WORKER = path.join(__dirname, 'demo-worker.js')
+
+// A pool created at startup, long before any request: profiled only when a profiled
+// request sends it a task.
+const pool = [new Worker(WORKER, { name: 'pool-0' }), new Worker(WORKER, { name: 'pool-1' })]
+let nextTask = 0
+function runOnPool(task, ms) {
+  const id = nextTask++
+  const worker = pool[id % pool.length]
+  return new Promise((resolve) => {
+    const onMessage = (m) => {
+      if (m.id !== id) return
+      worker.off('message', onMessage)
+      resolve(m.result)
+    }
+    worker.on('message', onMessage)
+    worker.postMessage({ id, task, ms })
+  })
 }
 
-function renderPage(ms) {
-  const end = Date.now() + ms
-  let html = ''
-  while (Date.now() < end) html = `<p>${fib(20)}</p>`.repeat(50)
-  return html.length
+function runOneShot(task, ms) {
+  const worker = new Worker(WORKER, {
+    name: `one-shot-${task}`,
+    workerData: { oneShot: { task, ms } },
+  })
+  return new Promise((resolve, reject) => {
+    worker.once('message', resolve)
+    worker.once('error', reject)
+  })
 }
 
-async function profileThisThread(work) {
-  const session = new Session()
-  session.connect()
-  const post = (m, p) =>
-    new Promise((res, rej) => session.post(m, p, (e, r) => (e ? rej(e) : res(r))))
-  await post('Profiler.enable')
-  await post('Profiler.setSamplingInterval', { interval: 500 })
-  const cpu0 = threadCpuTime()
-  await post('Profiler.start')
-  await work()
-  const { profile } = await post('Profiler.stop')
-  const cpuTimeNs = threadCpuTime() - cpu0
-  session.disconnect()
-  return { json: JSON.stringify(profile), cpuTimeNs }
+function parseQuery(url) {
+  let params = {}
+  for (let i = 0; i < 2000; i++) params = Object.fromEntries(new URL(url, 'http://x').searchParams)
+  return params
 }
 
-if (!isMainThread) {
-  // The worker: crunch numbers, then send its own profile home.
-  profileThisThread(async () => {
-    const end = Date.now() + 400
-    while (Date.now() < end) fib(24)
-  }).then((p) => parentPort.postMessage(p))
-  return
+async function handleRequest(url) {
+  const query = parseQuery(url)
+  const [chart, thumbnail] = await Promise.all([
+    runOnPool('renderChart', Number(query.chartMs)),
+    runOneShot('resizeImage', Number(query.imageMs)),
+  ])
+  return { url, chart, thumbnail }
 }
 
 async function main() {
   const outArg = process.argv.indexOf('--out')
   const outDir = path.resolve(outArg > 0 ? process.argv[outArg + 1] : 'profiles')
   fs.mkdirSync(outDir, { recursive: true })
+  await Promise.all(pool.map((w) => new Promise((r) => w.once('online', r))))
 
-  const worker = new Worker(__filename, { name: 'fib-worker' })
-  const workerThreadId = worker.threadId // becomes -1 once the worker has exited
-  const fromWorker = new Promise((resolve, reject) => {
-    worker.once('message', resolve)
-    worker.once('error', reject)
-  })
-  const main = await profileThisThread(async () => {
-    renderPage(300)
-    await new Promise((r) => setTimeout(r, 50))
-    renderPage(100)
-  })
-  const wk = await fromWorker
-  await worker.terminate()
-
-  const mainProfile = await CpuProfile.parseAsync(main.json)
-  const report = mergeProfiles(
-    [
-      { profile: mainProfile, threadId, name: 'main', cpuTimeNs: main.cpuTimeNs },
-      {
-        profile: await CpuProfile.parseAsync(wk.json),
-        threadId: workerThreadId,
-        name: 'fib-worker',
-        cpuTimeNs: wk.cpuTimeNs,
-      },
-    ],
-    { profileId: 'demo' },
-  )
+  // Three concurrent requests; only the second is profiled.
+  const [, profiled] = await Promise.all([
+    handleRequest('/report?chartMs=150&imageMs=100'),
+    pw.runProfile(() => handleRequest('/dashboard?chartMs=250&imageMs=200'), {
+      name: 'GET /dashboard',
+      samplingIntervalUs: 500,
+    }),
+    handleRequest('/report?chartMs=150&imageMs=100'),
+  ])
+  const { report } = profiled
 
   const written = []
   const write = (name, data) => {
@@ -86,36 +79,43 @@ async function main() {
     fs.writeFileSync(file, data)
     written.push(file)
   }
-  report.threads.forEach((t, i) =>
-    write(`demo.thread-${t.threadId}-${t.name}.cpuprofile`, report.toCpuprofiles()[i]),
-  )
+  for (const t of report.toCpuprofiles())
+    write(`request.thread-${t.threadId}-${t.name.replace(/\W+/g, '_')}.cpuprofile`, t.json)
+  write('request.pb.gz', await report.toPprofAsync())
+  write('request.collapsed', await report.toCollapsedAsync())
   write(
-    'demo.pb.gz',
-    await report.toPprofAsync({ timeNanos: monotonicToEpochNanos(mainProfile.startTime) }),
+    'request.report.json',
+    pw.serialize({ ...report.toJSON(), threads: report.threads.map(({ profile, ...t }) => t) }),
   )
-  write('demo.collapsed', await report.toCollapsedAsync())
 
+  console.log(
+    `profile ${report.id} "${report.name}": ${(Number(report.endNs - report.startNs) / 1e6).toFixed(0)} ms`,
+  )
   for (const t of report.threads) {
+    const cpu =
+      typeof t.effects.cpuTimeNs === 'bigint'
+        ? `${(Number(t.effects.cpuTimeNs) / 1e6).toFixed(1)} ms CPU`
+        : ''
     console.log(
-      `thread ${t.threadId} (${t.name}): ${t.sampleCount} samples, ${(Number(t.cpuTimeNs) / 1e6).toFixed(1)} ms CPU`,
+      `  thread ${t.threadId} ${t.name.padEnd(20)} ${t.status.padEnd(7)} ${String(t.profile.sampleCount).padStart(5)} samples  ${cpu}`,
     )
   }
-  const top = (await report.toCollapsedAsync())
-    .trim()
-    .split('\n')
-    .map((l) => [
-      l.slice(0, l.lastIndexOf(' ')).split(';').pop(),
-      Number(l.slice(l.lastIndexOf(' ') + 1)),
-    ])
-    .reduce((m, [f, n]) => m.set(f, (m.get(f) ?? 0) + n), new Map())
-  console.log('top self-time frames:')
-  for (const [f, n] of [...top].sort((a, b) => b[1] - a[1]).slice(0, 5))
+  const self = new Map()
+  for (const line of report.toCollapsed().trim().split('\n')) {
+    const cut = line.lastIndexOf(' ')
+    const frames = line.slice(0, cut).split(';')
+    const key = `${frames[0].replace(/ \(thread \d+\)/, '')}: ${frames.at(-1)}`
+    self.set(key, (self.get(key) ?? 0) + Number(line.slice(cut + 1)))
+  }
+  console.log('top self time (thread: frame):')
+  for (const [f, n] of [...self].sort((a, b) => b[1] - a[1]).slice(0, 6))
     console.log(`  ${String(n).padStart(6)}  ${f}`)
   console.log('wrote:')
   for (const f of written) console.log(`  ${path.relative(process.cwd(), f)}`)
   console.log(
-    'open a .cpuprofile in Chrome DevTools / VS Code / speedscope; `go tool pprof -top demo.pb.gz`',
+    'open a .cpuprofile in Chrome DevTools / VS Code / speedscope; `go tool pprof -top <dir>/request.pb.gz`',
   )
+  await Promise.all(pool.map((w) => w.terminate()))
 }
 
 main().catch((err) => {

@@ -22,26 +22,50 @@ function parseOptions(where, options) {
   }
   const o = { name: '', ...DEFAULTS }
   for (const [key, value] of Object.entries(options)) if (value !== undefined) o[key] = value
-  if (typeof o.name !== 'string') throw errors.invalidArgType(`${where}: options.name`, 'a string', o.name)
+  if (typeof o.name !== 'string')
+    throw errors.invalidArgType(`${where}: options.name`, 'a string', o.name)
   if (typeof o.samplingIntervalUs !== 'number') {
-    throw errors.invalidArgType(`${where}: options.samplingIntervalUs`, 'a number of µs', o.samplingIntervalUs)
+    throw errors.invalidArgType(
+      `${where}: options.samplingIntervalUs`,
+      'a number of µs',
+      o.samplingIntervalUs,
+    )
   }
-  if (!Number.isInteger(o.samplingIntervalUs) || o.samplingIntervalUs < 1 || o.samplingIntervalUs > 1e6) {
-    throw errors.outOfRange(`${where}: options.samplingIntervalUs`, 'an integer from 1 to 1000000 (µs)', o.samplingIntervalUs)
+  if (
+    !Number.isInteger(o.samplingIntervalUs) ||
+    o.samplingIntervalUs < 1 ||
+    o.samplingIntervalUs > 1e6
+  ) {
+    throw errors.outOfRange(
+      `${where}: options.samplingIntervalUs`,
+      'an integer from 1 to 1000000 (µs)',
+      o.samplingIntervalUs,
+    )
   }
-  if (typeof o.mainThread !== 'boolean') throw errors.invalidArgType(`${where}: options.mainThread`, 'a boolean', o.mainThread)
+  if (typeof o.mainThread !== 'boolean')
+    throw errors.invalidArgType(`${where}: options.mainThread`, 'a boolean', o.mainThread)
   if (typeof o.stopTimeoutMs !== 'number') {
-    throw errors.invalidArgType(`${where}: options.stopTimeoutMs`, 'a number of ms', o.stopTimeoutMs)
+    throw errors.invalidArgType(
+      `${where}: options.stopTimeoutMs`,
+      'a number of ms',
+      o.stopTimeoutMs,
+    )
   }
   if (!(o.stopTimeoutMs > 0 && o.stopTimeoutMs <= 600_000)) {
-    throw errors.outOfRange(`${where}: options.stopTimeoutMs`, 'a number of ms in (0, 600000]', o.stopTimeoutMs)
+    throw errors.outOfRange(
+      `${where}: options.stopTimeoutMs`,
+      'a number of ms in (0, 600000]',
+      o.stopTimeoutMs,
+    )
   }
   return o
 }
 
 function requireMainThread(where) {
   if (!wt.isMainThread) {
-    throw Object.assign(new Error(`${where} can only be called on the main thread`), { code: 'ERR_PROFILE_THREAD' })
+    throw Object.assign(new Error(`${where} can only be called on the main thread`), {
+      code: 'ERR_PROFILE_THREAD',
+    })
   }
 }
 
@@ -51,8 +75,9 @@ class ActiveProfile {
   constructor(session) {
     this.#session = session
   }
+  /** The async id of the context that started the profile. */
   get id() {
-    return this.#session.id
+    return this.#session.asyncId
   }
   get name() {
     return this.#session.name
@@ -65,12 +90,16 @@ class ActiveProfile {
   }
   /** Stop the profile; resolves with its ProfileReport. Calling it again returns the same promise. */
   stop() {
+    // In a worker, currentProfiles() lists the main thread's profiles, which only the main
+    // thread can stop (this used to fail with "stop is not a function").
+    requireMainThread('stop()')
     return this.#session.stop()
   }
 }
 
 function begin(id, options) {
-  if (hub.sessions.has(id)) throw errors.alreadyProfiling(id)
+  for (const s of hub.sessions.values())
+    if (s.asyncId === id && s.state === 'active') throw errors.alreadyProfiling(id)
   const session = new ProfileSession(id, options.name, options)
   return { session, store: [...(hub.context.getStore() ?? []), session] }
 }
@@ -94,7 +123,8 @@ function startProfile(options) {
  */
 async function runProfile(fn, options) {
   requireMainThread('runProfile()')
-  if (typeof fn !== 'function') throw errors.invalidArgType('runProfile(fn, options): fn', 'a function', fn)
+  if (typeof fn !== 'function')
+    throw errors.invalidArgType('runProfile(fn, options): fn', 'a function', fn)
   const o = parseOptions('runProfile()', options)
   const resource = new AsyncResource('profiled-worker.profile')
   const { session, store } = begin(resource.asyncId(), o)
@@ -115,7 +145,9 @@ async function runProfile(fn, options) {
 
 /** Profiles started and not yet stopped, across all contexts. */
 function activeProfiles() {
-  return [...hub.sessions.values()].filter((s) => s.state === 'active').map((s) => new ActiveProfile(s))
+  return [...hub.sessions.values()]
+    .filter((s) => s.state === 'active')
+    .map((s) => new ActiveProfile(s))
 }
 
 /** Profiles the current async context belongs to. */
@@ -125,16 +157,27 @@ function currentProfiles() {
 
 /**
  * Record a named effect for the profiles the current code works for (on the main
- * thread: the current context's profiles; in a worker: the worker's active profiles).
+ * thread: the current context's profiles that include the main thread; in a worker: the
+ * worker's active profiles).
  * `data` must be serializable by serialize() (BigInts allowed). Returns how many
  * profiles recorded it.
  */
 function recordEffect(name, data) {
-  if (typeof name !== 'string' || name === '') throw errors.invalidArgType('recordEffect(name, data): name', 'a non-empty string', name)
+  if (typeof name !== 'string' || name === '')
+    throw errors.invalidArgType('recordEffect(name, data): name', 'a non-empty string', name)
   const text = serialize(data ?? null)
-  const sessions = hub.currentSessions()
+  // Main-thread effects are reported in thread 0's effects, which a `mainThread: false`
+  // profile has no entry for: recording there lost the effect while counting it.
+  const sessions = hub.currentSessions().filter((s) => !wt.isMainThread || s.mainThread)
   for (const s of sessions) s.custom.push({ name, data: text, atNs: process.hrtime.bigint() })
   return sessions.length
 }
 
-module.exports = { startProfile, runProfile, activeProfiles, currentProfiles, recordEffect, parseOptions }
+module.exports = {
+  startProfile,
+  runProfile,
+  activeProfiles,
+  currentProfiles,
+  recordEffect,
+  parseOptions,
+}

@@ -14,12 +14,20 @@ const withCode = (err, code) => Object.assign(err, { code })
 module.exports = {
   describe,
   invalidArgType: (name, expected, got) =>
-    withCode(new TypeError(`${name} must be ${expected}, got ${describe(got)}`), 'ERR_INVALID_ARG_TYPE'),
+    withCode(
+      new TypeError(`${name} must be ${expected}, got ${describe(got)}`),
+      'ERR_INVALID_ARG_TYPE',
+    ),
   outOfRange: (name, expected, got) =>
-    withCode(new RangeError(`${name} must be ${expected}, got ${describe(got)}`), 'ERR_OUT_OF_RANGE'),
+    withCode(
+      new RangeError(`${name} must be ${expected}, got ${describe(got)}`),
+      'ERR_OUT_OF_RANGE',
+    ),
   unknownOption: (where, name, known) =>
     withCode(
-      new TypeError(`${where}: unknown option ${JSON.stringify(name)} (known: ${known.join(', ')})`),
+      new TypeError(
+        `${where}: unknown option ${JSON.stringify(name)} (known: ${known.join(', ')})`,
+      ),
       'ERR_INVALID_ARG_VALUE',
     ),
   alreadyProfiling: (id) =>

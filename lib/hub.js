@@ -18,8 +18,10 @@ const hub = {
   // Main thread: every session not yet finished, by id. Worker: the active local sessions.
   sessions: new Map(),
   context,
-  sampler: new ThreadSampler((json, ids) =>
-    hub.deliver({ t: MSG.CHUNK, threadId: wt.threadId, threadName: hub.threadName, ids, json }),
+  sampler: new ThreadSampler(
+    (json, ids) =>
+      hub.deliver({ t: MSG.CHUNK, threadId: wt.threadId, threadName: hub.threadName, ids, json }),
+    { cutOnJoin: !wt.isMainThread },
   ),
 
   /** The sessions that work started now belongs to. */

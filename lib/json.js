@@ -52,7 +52,9 @@ function stringifyMarked(value, withHook) {
       else delete BigInt.prototype.toJSON
     }
   } else {
-    text = JSON.stringify(value, (_key, v) => (typeof v === 'bigint' || isBigIntObject(v) ? mark(v.valueOf()) : v))
+    text = JSON.stringify(value, (_key, v) =>
+      typeof v === 'bigint' || isBigIntObject(v) ? mark(v.valueOf()) : v,
+    )
   }
   if (count === 0 || text === undefined) return text
   // One native pass with a replacement pattern (no callback into JS per match).
@@ -124,7 +126,7 @@ function deserialize(text) {
 function placeBigInts(root, ops) {
   if (ops.length === 3 && ops[1] === 0) return BigInt(ops[2])
   const holders = [root]
-  for (let i = 0; i < ops.length; ) {
+  for (let i = 0; i < ops.length;) {
     const keep = ops[i]
     const count = ops[i + 1]
     i += 2

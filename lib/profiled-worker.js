@@ -10,8 +10,16 @@ const kIsProfiledWorker = Symbol.for('profiled-worker.class')
 const PROFILED_BY_DEFAULT_TIMEOUT_MS = 2000
 
 function startMessage(s) {
-  // A nested worker must answer before its parent's own stop timeout runs out.
-  return { t: MSG.START, id: s.id, name: s.name, intervalUs: s.intervalUs, stopTimeoutMs: Math.floor(s.stopTimeoutMs * 0.8) }
+  return {
+    t: MSG.START,
+    id: s.id,
+    asyncId: s.asyncId,
+    startNs: s.startNs,
+    name: s.name,
+    intervalUs: s.intervalUs,
+    // A nested worker must answer before its parent's own stop timeout runs out.
+    stopTimeoutMs: Math.floor(s.stopTimeoutMs * 0.8),
+  }
 }
 
 // "Initiated Worker with invalid execArgv flags: --a, --b" (lib/internal/worker.js)
@@ -48,7 +56,9 @@ class WorkerLink {
   onClose() {
     this.closed = true
     for (const w of [...this.waits]) w.done({ timedOut: [] })
-    this.sessions.clear()
+    // Keep `sessions`: the port can close before the Worker emits 'error' and 'exit', and
+    // onWorkerEvent needs them to attribute those (clearing them here lost the exit code).
+    // Each session removes itself in stop().
   }
 
   /** Wait for a reply matching `match`, the channel closing, or `timeoutMs`. */
@@ -79,8 +89,14 @@ class WorkerLink {
   /** Stop profiling `session` in this worker; resolves once its data is home. */
   async stop(session) {
     if (!this.sessions.has(session.id)) return { timedOut: [] }
-    if (this.closed) return { timedOut: [] }
-    const reply = this.wait((m) => m.t === MSG.STOPPED && m.id === session.id, session.stopTimeoutMs)
+    if (this.closed) {
+      this.sessions.delete(session.id) // onClose keeps them; see there
+      return { timedOut: [] }
+    }
+    const reply = this.wait(
+      (m) => m.t === MSG.STOPPED && m.id === session.id,
+      session.stopTimeoutMs,
+    )
     this.port.postMessage({ t: MSG.STOP, id: session.id })
     const result = await reply
     this.sessions.delete(session.id)
@@ -90,7 +106,10 @@ class WorkerLink {
   /** Before terminate(): stop every profile, bounded by the longest stop timeout. */
   async stopAll() {
     if (this.closed || this.sessions.size === 0) return
-    const timeoutMs = Math.max(PROFILED_BY_DEFAULT_TIMEOUT_MS, ...[...this.sessions.values()].map((s) => s.stopTimeoutMs))
+    const timeoutMs = Math.max(
+      PROFILED_BY_DEFAULT_TIMEOUT_MS,
+      ...[...this.sessions.values()].map((s) => s.stopTimeoutMs),
+    )
     const reply = this.wait((m) => m.t === MSG.STOPPED_ALL, timeoutMs)
     this.port.postMessage({ t: MSG.STOP_ALL })
     const { timedOut } = await reply
@@ -102,18 +121,31 @@ class WorkerLink {
     const ids = [...this.sessions.keys()]
     if (event === 'error') {
       const error =
-        arg instanceof Error ? { name: arg.name, message: arg.message, stack: arg.stack } : { message: String(arg) }
+        arg instanceof Error
+          ? { name: arg.name, message: arg.message, stack: arg.stack }
+          : { message: String(arg) }
       hub.deliver({ t: MSG.ERROR, threadId: this.threadId, threadName: this.name, ids, error })
     } else if (event === 'exit') {
+      // Sessions stay: the thread's last data (sent from its own 'exit') may still be on
+      // its way through our port, and stop() waits for the port to close to get it.
       hub.deliver({ t: MSG.EXIT, threadId: this.threadId, threadName: this.name, ids, code: arg })
     }
   }
 }
 
 function makeProfiledWorker(Worker, MessageChannel) {
-  if (typeof Worker !== 'function') throw errors.invalidArgType('makeProfiledWorker(Worker, MessageChannel): Worker', 'a class (worker_threads.Worker)', Worker)
+  if (typeof Worker !== 'function')
+    throw errors.invalidArgType(
+      'makeProfiledWorker(Worker, MessageChannel): Worker',
+      'a class (worker_threads.Worker)',
+      Worker,
+    )
   if (typeof MessageChannel !== 'function') {
-    throw errors.invalidArgType('makeProfiledWorker(Worker, MessageChannel): MessageChannel', 'a class (worker_threads.MessageChannel)', MessageChannel)
+    throw errors.invalidArgType(
+      'makeProfiledWorker(Worker, MessageChannel): MessageChannel',
+      'a class (worker_threads.MessageChannel)',
+      MessageChannel,
+    )
   }
   if (Worker[kIsProfiledWorker]) return Worker
 
@@ -156,7 +188,11 @@ function makeProfiledWorker(Worker, MessageChannel) {
         const invalid = invalidFlags(err.message)
         super(filename, withRuntime(execArgv.filter((f) => !invalid.has(f))))
       }
-      this[kLink] = new WorkerLink(port1, this.threadId, envelope[ENVELOPE].threadName || `worker ${this.threadId}`)
+      this[kLink] = new WorkerLink(
+        port1,
+        this.threadId,
+        envelope[ENVELOPE].threadName || `worker ${this.threadId}`,
+      )
       for (const s of sessions) s.attach(this)
     }
 

@@ -20,7 +20,10 @@ class ProfileReport {
         profile: t.profile,
         threadId: t.threadId,
         name: t.name,
-        cpuTimeNs: typeof t.effects.cpuTimeNs === 'bigint' && t.effects.cpuTimeNs >= 0n ? t.effects.cpuTimeNs : undefined,
+        cpuTimeNs:
+          typeof t.effects.cpuTimeNs === 'bigint' && t.effects.cpuTimeNs >= 0n
+            ? t.effects.cpuTimeNs
+            : undefined,
       })),
       { profileId: String(this.id) },
     )
@@ -53,7 +56,11 @@ class ProfileReport {
 
   /** One `.cpuprofile` JSON text per thread: [{ threadId, name, json }]. */
   toCpuprofiles() {
-    return this.threads.map((t) => ({ threadId: t.threadId, name: t.name, json: t.profile.toCpuprofile() }))
+    return this.threads.map((t) => ({
+      threadId: t.threadId,
+      name: t.name,
+      json: t.profile.toCpuprofile(),
+    }))
   }
 
   /** For serialize(): BigInts stay BigInts; profiles become `.cpuprofile` objects. */

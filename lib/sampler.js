@@ -8,8 +8,17 @@
 // the part of each chunk inside its own time window.
 
 class ThreadSampler {
-  constructor(onChunk) {
+  /**
+   * @param onChunk (json, ids) for each stretch of samples
+   * @param cutOnJoin cut when a profile joins. Needed where a start can arrive late (a
+   *   worker busy for another profile when the start was sent), so the stretch before the
+   *   join is not counted for it. Not on the main thread, where a profile starts exactly
+   *   at its window's start and cutting would stringify a long-running profile's samples
+   *   on the main thread at every new profile.
+   */
+  constructor(onChunk, { cutOnJoin }) {
     this.onChunk = onChunk
+    this.cutOnJoin = cutOnJoin
     this.active = new Map() // profile id → sampling interval (µs)
     this.session = null
     this.intervalUs = 0
@@ -36,9 +45,10 @@ class ThreadSampler {
 
   add(id, intervalUs) {
     if (this.active.has(id)) return
+    // Cut before `id` joins (see cutOnJoin), and for a finer interval, which V8 fixes
+    // when sampling starts.
+    if (this.cutOnJoin || (this.running && intervalUs < this.intervalUs)) this.cut()
     this.active.set(id, intervalUs)
-    // A finer interval needs a restart; V8 fixes the interval when sampling starts.
-    if (this.running && intervalUs < this.intervalUs) this.cut()
     if (!this.running) this.begin()
   }
 

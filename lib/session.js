@@ -13,7 +13,18 @@ const { MAIN_THREAD_NAME, kLink } = require('./constants')
 const emptyProfile = (t0, t1) =>
   native.CpuProfile.parse(
     JSON.stringify({
-      nodes: [{ id: 1, callFrame: { functionName: '(root)', scriptId: '0', url: '', lineNumber: -1, columnNumber: -1 } }],
+      nodes: [
+        {
+          id: 1,
+          callFrame: {
+            functionName: '(root)',
+            scriptId: '0',
+            url: '',
+            lineNumber: -1,
+            columnNumber: -1,
+          },
+        },
+      ],
       startTime: t0,
       endTime: t1,
       samples: [],
@@ -28,9 +39,14 @@ async function assemble(chunks, t0, t1) {
   return parts.map((p) => p.window(t0, t1)).reduce((a, b) => a.concat(b))
 }
 
+// Routing key of a session: unique for the process, unlike async ids, which a context
+// keeps when it profiles again (late data for an old profile must not reach a new one).
+let nextKey = 1
+
 class ProfileSession {
-  constructor(id, name, options) {
-    this.id = id
+  constructor(asyncId, name, options) {
+    this.id = nextKey++
+    this.asyncId = asyncId
     this.name = name
     this.intervalUs = options.samplingIntervalUs
     this.mainThread = options.mainThread
@@ -42,12 +58,12 @@ class ProfileSession {
     this.threads = new Map()
     this.custom = [] // recordEffect() calls on the main thread
     this.done = null
-    hub.sessions.set(id, this)
+    hub.sessions.set(this.id, this)
     if (this.mainThread) {
       this.thread(0, MAIN_THREAD_NAME)
       this.mainCpu0 = native.threadCpuTime()
       this.mainElu0 = performance.eventLoopUtilization()
-      hub.sampler.add(id, this.intervalUs)
+      hub.sampler.add(this.id, this.intervalUs)
     }
   }
 
@@ -118,14 +134,26 @@ class ProfileSession {
       [...this.threads.values()].map(async (t) => ({
         threadId: t.threadId,
         name: t.name,
-        status: t.errors.length ? 'crashed' : t.exitCode !== null ? 'exited' : t.timedOut ? 'timeout' : 'ok',
+        status: t.errors.length
+          ? 'crashed'
+          : t.exitCode !== null
+            ? 'exited'
+            : t.timedOut
+              ? 'timeout'
+              : 'ok',
         exitCode: t.exitCode,
         profile: await assemble(t.chunks, this.t0, t1),
         effects: { ...(t.effects ?? {}), errors: t.errors },
       })),
     )
     threads.sort((a, b) => a.threadId - b.threadId)
-    return new ProfileReport({ id: this.id, name: this.name, startNs: this.startNs, endNs, threads })
+    return new ProfileReport({
+      id: this.asyncId,
+      name: this.name,
+      startNs: this.startNs,
+      endNs,
+      threads,
+    })
   }
 }
 

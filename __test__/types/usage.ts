@@ -48,3 +48,39 @@ async function usage(json: string): Promise<void> {
   deserialize(Buffer.from('1'))
 }
 void usage
+
+import * as pw from '../..'
+import { Worker, MessageChannel } from 'node:worker_threads'
+
+async function profiling(): Promise<void> {
+  const p: pw.ActiveProfile = pw.startProfile({
+    name: 'x',
+    samplingIntervalUs: 500,
+    mainThread: false,
+    stopTimeoutMs: 100,
+  })
+  const r: pw.ProfileReport = await p.stop()
+  const t: pw.ThreadReport | undefined = r.thread(0)
+  const status: 'ok' | 'timeout' | 'exited' | 'crashed' | undefined = t?.status
+  const cpu: bigint | undefined = t?.effects.cpuTimeNs
+  const { result, report } = await pw.runProfile(async () => 42)
+  const n: number = result
+  const gz: Buffer = await report.toPprofAsync()
+  const count: number = pw.recordEffect('e', { a: 1n })
+  const PW: typeof Worker = pw.makeProfiledWorker(Worker, MessageChannel)
+  const w: Worker = new PW('0', { eval: true })
+  console.log(
+    status,
+    cpu,
+    n,
+    gz,
+    count,
+    w,
+    pw.activeProfiles().length,
+    pw.currentProfiles(),
+    pw.isPatched(),
+  )
+  // @ts-expect-error unknown option
+  pw.startProfile({ interval: 5 })
+}
+void profiling

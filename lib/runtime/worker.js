@@ -31,6 +31,8 @@ function boot() {
   class LocalSession {
     constructor(msg) {
       this.id = msg.id
+      this.asyncId = msg.asyncId
+      this.startNs = msg.startNs
       this.name = msg.name
       this.intervalUs = msg.intervalUs
       this.stopTimeoutMs = msg.stopTimeoutMs > 0 ? msg.stopTimeoutMs : 1000
@@ -67,7 +69,13 @@ function boot() {
   }
 
   function sendEffects(s, exitCode) {
-    hub.deliver({ t: MSG.EFFECTS, id: s.id, threadId: wt.threadId, threadName: hub.threadName, effects: s.effects(exitCode) })
+    hub.deliver({
+      t: MSG.EFFECTS,
+      id: s.id,
+      threadId: wt.threadId,
+      threadName: hub.threadName,
+      effects: s.effects(exitCode),
+    })
   }
 
   async function stop(id) {

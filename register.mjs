@@ -1,0 +1,2 @@
+// `node --import profiled-worker/register app.mjs`: patches worker_threads.Worker before the app starts.
+import './index.js'
