@@ -15,6 +15,12 @@ export declare class CpuProfile {
   static parse(json: string | Buffer): CpuProfile
   /** `parse` on the libuv thread pool. */
   static parseAsync(json: string | Buffer): Promise<CpuProfile>
+  /**
+   * One thread's share of a profiling session, from its sampler chunks (JSON texts, in
+   * order): each parsed, cut to `[t0, t1]` µs, and joined, all on the libuv pool, so the
+   * JS thread neither waits nor collects the intermediate profiles.
+   */
+  static assembleAsync(chunks: Array<string>, t0: number, t1: number): Promise<CpuProfile>
   /** µs, monotonic clock (`process.hrtime`). */
   get startTime(): number
   get endTime(): number

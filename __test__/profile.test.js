@@ -283,3 +283,22 @@ test('async variants produce the same output as the sync ones', async () => {
   assert.equal(await r.toCollapsedAsync(), r.toCollapsed())
   await assert.rejects(CpuProfile.parseAsync('{"nodes":1}'), /invalid CPU profile at nodes/)
 })
+
+test('assembleAsync joins a thread’s chunks within a window, as parse + window + concat do', async () => {
+  const a = JSON.stringify(raw)
+  const b = JSON.stringify(await recordProfile({ ms: 60 }))
+  const [pa, pb] = [CpuProfile.parse(a), CpuProfile.parse(b)]
+  const t0 = (pa.startTime + pa.endTime) / 2
+  const t1 = (pb.startTime + pb.endTime) / 2
+  const expected = pa.window(t0, t1).concat(pb.window(t0, t1))
+  const got = await CpuProfile.assembleAsync([a, b], t0, t1)
+  assert.equal(got.sampleCount, expected.sampleCount)
+  assert.ok(got.sampleCount > 0 && got.sampleCount < pa.sampleCount + pb.sampleCount)
+  assert.equal(got.toCollapsed(), expected.toCollapsed())
+  assert.equal(got.toCpuprofile(), expected.toCpuprofile())
+  await assert.rejects(
+    CpuProfile.assembleAsync([a, '{"nodes":[]}'], t0, t1),
+    /chunk 1: invalid CPU profile/,
+  )
+  await assert.rejects(async () => CpuProfile.assembleAsync([], t0, t1), /at least one chunk/)
+})

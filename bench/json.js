@@ -12,15 +12,23 @@ const { serialize, deserialize } = require('..')
 const { makeProfileWithEffects, withoutBigInts, countBigInts } = require('./synth')
 const { interleaved, times, fmtBytes, fmtMs, main } = require('./harness')
 
-// Sizes picked so the serialized text lands near 10 MB and 10 KB.
+// Sizes picked so the serialized text lands near 10 MB and 10 KB. The "dense" cases carry
+// thousands of effect records full of BigInt clocks and ids (one BigInt per ~90 bytes: a
+// stress test for the BigInt path); the "report" case is shaped like a ProfileReport of
+// this package, where BigInts are a few per thread and per recorded effect.
 const CASES = [
   {
-    scenario: 'json 10 MB',
+    scenario: 'json 10 MB report',
+    doc: { nodes: 20000, samples: 400_000, effects: 40 },
+    run: { rounds: 5, warmup: 1, minSampleMs: 20 },
+  },
+  {
+    scenario: 'json 10 MB dense',
     doc: { nodes: 9000, samples: 230_000, effects: 4200 },
     run: { rounds: 5, warmup: 1, minSampleMs: 20 },
   },
   {
-    scenario: 'json 10 KB',
+    scenario: 'json 10 KB dense',
     doc: { nodes: 14, samples: 80, effects: 4 },
     run: { rounds: 9, warmup: 300, minSampleMs: 25 },
   },

@@ -32,11 +32,11 @@ const emptyProfile = (t0, t1) =>
     }),
   )
 
-/** Chunks of one thread → one profile of the window [t0, t1]. Parsing is off-thread. */
-async function assemble(chunks, t0, t1) {
-  if (chunks.length === 0) return emptyProfile(t0, t1)
-  const parts = await Promise.all(chunks.map((json) => native.CpuProfile.parseAsync(json)))
-  return parts.map((p) => p.window(t0, t1)).reduce((a, b) => a.concat(b))
+/** Chunks of one thread → one profile of the window [t0, t1], built off the JS thread. */
+function assemble(chunks, t0, t1) {
+  return chunks.length === 0
+    ? emptyProfile(t0, t1)
+    : native.CpuProfile.assembleAsync(chunks, t0, t1)
 }
 
 // Routing key of a session: unique for the process, unlike async ids, which a context

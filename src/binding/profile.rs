@@ -102,6 +102,34 @@ impl CpuProfile {
     AsyncTask::new(OffThread::new(move || parse_bytes(&bytes)))
   }
 
+  /// One thread's share of a profiling session, from its sampler chunks (JSON texts, in
+  /// order): each parsed, cut to `[t0, t1]` µs, and joined, all on the libuv pool, so the
+  /// JS thread neither waits nor collects the intermediate profiles.
+  #[napi(ts_return_type = "Promise<CpuProfile>")]
+  pub fn assemble_async(
+    chunks: Vec<String>,
+    t0: f64,
+    t1: f64,
+  ) -> Result<AsyncTask<OffThread<Profile, CpuProfile>>> {
+    let (a, b) = window_bounds(t0, t1)?;
+    if chunks.is_empty() {
+      return Err(invalid_arg("assembleAsync needs at least one chunk"));
+    }
+    Ok(AsyncTask::new(OffThread::new(move || {
+      let parts = chunks
+        .iter()
+        .enumerate()
+        .map(|(k, c)| {
+          parse_bytes(c.as_bytes())
+            .map(|p| p.window(a, b))
+            .map_err(|e| Error::new(e.status, format!("chunk {k}: {}", e.reason)))
+        })
+        .collect::<Result<Vec<_>>>()?;
+      let refs: Vec<&Profile> = parts.iter().collect();
+      Profile::concat(&refs).ok_or_else(|| invalid_arg("no chunks"))
+    })))
+  }
+
   /// µs, monotonic clock (`process.hrtime`).
   #[napi(getter)]
   pub fn start_time(&self) -> f64 {
