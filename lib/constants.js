@@ -11,6 +11,9 @@ module.exports = {
   // messageport.js); wrapping it on a port lets the runtime act before user listeners.
   HYBRID_DISPATCH: Symbol.for('nodejs.internal.kHybridDispatch'),
   MAIN_THREAD_NAME: 'main',
+  // Non-enumerable global in a profiled worker: the parent's way in when the worker is too
+  // busy to read its port (see lib/busy.js).
+  INTERRUPT: Symbol.for('profiled-worker.interrupt'),
   // The WorkerLink of a ProfiledWorker instance.
   kLink: Symbol('profiled-worker.link'),
   DEFAULTS: Object.freeze({

@@ -5,9 +5,13 @@
 const hub = require('./hub')
 const { ENVELOPE, RUNTIME_PATH, MSG, kLink } = require('./constants')
 const errors = require('./errors')
+const busy = require('./busy')
 
 const kIsProfiledWorker = Symbol.for('profiled-worker.class')
 const PROFILED_BY_DEFAULT_TIMEOUT_MS = 2000
+// An idle worker answers a stop within a millisecond or two. One that has not answered
+// after this long is assumed busy in synchronous code and is reached through an interrupt.
+const BUSY_GRACE_MS = 25
 
 function startMessage(s) {
   return {
@@ -77,6 +81,19 @@ class WorkerLink {
     })
   }
 
+  /** `reply`, and if it is slow to come, the same request again through an interrupt. */
+  orInterrupt(reply, request, timeoutMs) {
+    let answered = false
+    const grace = Math.min(BUSY_GRACE_MS, timeoutMs / 4)
+    const timer = setTimeout(() => {
+      if (!answered && !this.closed) busy.interrupt(this.threadId, request, timeoutMs - grace)
+    }, grace)
+    return reply.finally(() => {
+      answered = true
+      clearTimeout(timer)
+    })
+  }
+
   startFor(worker, sessions) {
     if (this.closed) return
     for (const s of sessions) {
@@ -93,12 +110,13 @@ class WorkerLink {
       this.sessions.delete(session.id) // onClose keeps them; see there
       return { timedOut: [] }
     }
+    const request = { t: MSG.STOP, id: session.id }
     const reply = this.wait(
       (m) => m.t === MSG.STOPPED && m.id === session.id,
       session.stopTimeoutMs,
     )
-    this.port.postMessage({ t: MSG.STOP, id: session.id })
-    const result = await reply
+    this.port.postMessage(request)
+    const result = await this.orInterrupt(reply, request, session.stopTimeoutMs)
     this.sessions.delete(session.id)
     return result
   }
@@ -110,9 +128,10 @@ class WorkerLink {
       PROFILED_BY_DEFAULT_TIMEOUT_MS,
       ...[...this.sessions.values()].map((s) => s.stopTimeoutMs),
     )
+    const request = { t: MSG.STOP_ALL }
     const reply = this.wait((m) => m.t === MSG.STOPPED_ALL, timeoutMs)
-    this.port.postMessage({ t: MSG.STOP_ALL })
-    const { timedOut } = await reply
+    this.port.postMessage(request)
+    const { timedOut } = await this.orInterrupt(reply, request, timeoutMs)
     for (const s of this.sessions.values()) for (const id of timedOut) s.thread(id).timedOut = true
   }
 

@@ -23,20 +23,17 @@ class ThreadSampler {
     this.session = null
     this.intervalUs = 0
     this.running = false
+    this.errors = 0
   }
 
-  post(method, params) {
-    let error
-    let result
-    let answered = false
+  // A same-thread session answers synchronously, except while another inspector client
+  // (a DevTools or NodeWorker session being attached) holds the agent, when the answer
+  // comes a little later. Both are handled; nothing here may throw into user code.
+  call(method, params, onAnswer) {
     this.session.post(method, params, (err, res) => {
-      answered = true
-      error = err
-      result = res
+      if (err) this.errors++
+      onAnswer?.(err, res)
     })
-    if (!answered) throw new Error(`inspector did not answer ${method} synchronously`)
-    if (error) throw error
-    return result
   }
 
   has(id) {
@@ -52,19 +49,22 @@ class ThreadSampler {
     if (!this.running) this.begin()
   }
 
+  /** Resolves once the chunk that ends here has been delivered (usually at once). */
   remove(id) {
-    if (!this.active.has(id)) return
-    this.cut()
+    if (!this.active.has(id)) return Promise.resolve()
+    const delivered = this.cut()
     this.active.delete(id)
     if (this.active.size > 0) this.begin()
     else this.close()
+    return delivered
   }
 
   removeAll() {
-    if (this.active.size === 0) return
-    this.cut()
+    if (this.active.size === 0) return Promise.resolve()
+    const delivered = this.cut()
     this.active.clear()
     this.close()
+    return delivered
   }
 
   begin() {
@@ -73,29 +73,32 @@ class ThreadSampler {
       const { Session } = require('node:inspector')
       this.session = new Session()
       this.session.connect()
-      this.post('Profiler.enable')
+      this.call('Profiler.enable')
     }
     this.intervalUs = Math.min(...this.active.values())
-    this.post('Profiler.setSamplingInterval', { interval: this.intervalUs })
-    this.post('Profiler.start')
+    this.call('Profiler.setSamplingInterval', { interval: this.intervalUs })
+    this.call('Profiler.start')
     this.running = true
   }
 
+  /** Stop sampling; the stretch goes to onChunk (synchronously when the answer is). */
   cut() {
-    if (!this.running) return
+    if (!this.running) return Promise.resolve()
     this.running = false
-    const { profile } = this.post('Profiler.stop')
-    this.onChunk(JSON.stringify(profile), [...this.active.keys()])
+    const ids = [...this.active.keys()]
+    return new Promise((resolve) =>
+      this.call('Profiler.stop', undefined, (err, res) => {
+        if (!err && res && res.profile) this.onChunk(JSON.stringify(res.profile), ids)
+        resolve()
+      }),
+    )
   }
 
   close() {
     if (!this.session) return
-    try {
-      this.post('Profiler.disable')
-    } finally {
-      this.session.disconnect()
-      this.session = null
-    }
+    const session = this.session
+    this.session = null
+    session.post('Profiler.disable', () => session.disconnect())
   }
 }
 

@@ -114,7 +114,7 @@ class ProfileSession {
     const endNs = process.hrtime.bigint()
     const t1 = nowUs()
     if (this.mainThread) {
-      hub.sampler.remove(this.id)
+      await hub.sampler.remove(this.id)
       this.thread(0).effects = {
         cpuTimeNs: native.threadCpuTime() - this.mainCpu0,
         wallTimeNs: endNs - this.startNs,

@@ -6,7 +6,7 @@
 
 const wt = require('node:worker_threads')
 const { performance } = require('node:perf_hooks')
-const { ENVELOPE, HYBRID_DISPATCH, MSG, kLink } = require('../constants')
+const { ENVELOPE, HYBRID_DISPATCH, INTERRUPT, MSG, kLink } = require('../constants')
 
 function boot() {
   if (wt.isMainThread) return
@@ -78,17 +78,61 @@ function boot() {
     })
   }
 
-  async function stop(id) {
+  /** The synchronous part of a stop: this thread's samples and effects go home now. */
+  function stopHere(id) {
     const s = hub.sessions.get(id)
-    if (!s) return []
+    if (!s) return null
     s.state = 'stopped'
     hub.sessions.delete(id)
-    hub.sampler.remove(id)
+    s.delivered = hub.sampler.remove(id)
     if (hub.sessions.size === 0) process.off('exit', onExit)
     sendEffects(s)
+    return s
+  }
+
+  async function stop(id) {
+    const s = stopHere(id)
+    if (!s) return []
+    await s.delivered // the chunk must be on its way before we say 'stopped'
     const nested = await Promise.all([...s.workers].map((w) => w[kLink].stop(s)))
     return nested.flatMap((r) => r.timedOut)
   }
+
+  // Run by the parent through the inspector (NodeWorker → Runtime.evaluate) when this
+  // thread is too busy to read its port: V8 serves that in an interrupt, in the middle of
+  // whatever synchronous code is running. Only synchronous work is possible here, so
+  // nested workers are asked to stop but cannot be waited for; they count as timed out.
+  function interrupt(request) {
+    let msg
+    try {
+      msg = JSON.parse(request)
+    } catch {
+      return 'ignored'
+    }
+    const ids =
+      msg.t === MSG.STOP_ALL ? [...hub.sessions.keys()] : msg.t === MSG.STOP ? [msg.id] : []
+    const timedOut = []
+    for (const id of ids) {
+      const s = stopHere(id)
+      if (!s) continue
+      for (const w of s.workers) {
+        const link = w[kLink]
+        if (link.closed || !link.sessions.has(id)) continue
+        link.port.postMessage({ t: MSG.STOP, id })
+        link.sessions.delete(id)
+        timedOut.push(link.threadId)
+      }
+    }
+    if (msg.t === MSG.STOP) port.postMessage({ t: MSG.STOPPED, id: msg.id, timedOut })
+    else if (msg.t === MSG.STOP_ALL) port.postMessage({ t: MSG.STOPPED_ALL, timedOut })
+    return 'done'
+  }
+  Object.defineProperty(globalThis, INTERRUPT, {
+    value: interrupt,
+    enumerable: false,
+    configurable: false,
+    writable: false,
+  })
 
   function onExit(code) {
     // Synchronous: the thread is going away. Data posted now still reaches the parent.

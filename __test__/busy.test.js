@@ -1,0 +1,97 @@
+'use strict'
+// A worker stuck in synchronous code cannot read its port; stopping its profile (or
+// terminating it) must still bring its samples home, through the inspector (lib/busy.js).
+const test = require('node:test')
+const assert = require('node:assert/strict')
+const path = require('node:path')
+const { once } = require('node:events')
+const pw = require('..')
+const { Worker } = require('node:worker_threads')
+const { within, runScript, ROOT } = require('./helpers')
+
+const BUSY = path.join(__dirname, 'fixtures', 'busy.js')
+const LOOP_MS = 4000 // long enough that the stop below happens mid-loop on any machine
+
+const lines = (report, threadId, frame) =>
+  report
+    .thread(threadId)
+    .profile.toCollapsed()
+    .split('\n')
+    .filter((l) => l.includes(frame))
+
+/** Messages the worker sends, in order, with what happened in between. */
+function journal(worker) {
+  const log = []
+  worker.on('message', (m) => log.push(m))
+  return log
+}
+
+test('stopping a profile of a busy worker returns its samples before the loop ends', async () => {
+  const w = new Worker(BUSY, { name: 'busy' })
+  const log = journal(w)
+  const threadId = w.threadId
+  const profile = pw.startProfile({ mainThread: false })
+  w.postMessage({ ms: LOOP_MS })
+  await within(once(w, 'message'), 'worker start')
+  await new Promise((r) => setTimeout(r, 300)) // let it sample the loop for a while
+  const report = await within(profile.stop(), 'stop of a busy worker')
+  assert.deepEqual(log, ['start'], 'the report came home while the worker was still in its loop')
+  assert.equal(report.thread(threadId).status, 'ok')
+  assert.ok(
+    lines(report, threadId, 'busyLoop').length > 0,
+    report.thread(threadId).profile.toCollapsed(),
+  )
+  assert.equal(typeof report.thread(threadId).effects.cpuTimeNs, 'bigint')
+  await w.terminate()
+})
+
+test('terminate() of a busy profiled worker brings its samples home and resolves with 1', async () => {
+  const w = new Worker(BUSY, { name: 'busy-terminated' })
+  const log = journal(w)
+  const threadId = w.threadId
+  const { report, result } = await pw.runProfile(
+    async () => {
+      w.postMessage({ ms: LOOP_MS })
+      await within(once(w, 'message'), 'worker start')
+      await new Promise((r) => setTimeout(r, 300))
+      return within(w.terminate(), 'terminate of a busy worker')
+    },
+    { mainThread: false },
+  )
+  assert.equal(result, 1)
+  assert.deepEqual(log, ['start'])
+  assert.ok(lines(report, threadId, 'busyLoop').length > 0)
+  assert.equal(report.thread(threadId).status, 'exited')
+})
+
+test('a worker blocked in Atomics.wait is reached too, or reported as timeout; the report is delivered', async () => {
+  const w = new Worker(BUSY, { name: 'waiting' })
+  const threadId = w.threadId
+  const profile = pw.startProfile({ stopTimeoutMs: 500 })
+  w.postMessage({ atomicsWaitMs: LOOP_MS })
+  await within(once(w, 'message'), 'worker start')
+  const report = await within(profile.stop(), 'stop of a blocked worker')
+  assert.ok(
+    ['ok', 'timeout'].includes(report.thread(threadId).status),
+    report.thread(threadId).status,
+  )
+  assert.equal(
+    report.thread(0).status,
+    'ok',
+    'the main thread is reported whatever the worker does',
+  )
+  await w.terminate()
+})
+
+test('busy workers coexist with the user’s own inspector sessions and with --inspect', () => {
+  const r = runScript(path.join(__dirname, 'fixtures', 'busy-with-inspector.js'), {
+    args: ['--inspect=127.0.0.1:0'],
+    env: { PW_ROOT: ROOT },
+  })
+  assert.equal(r.status, 0, r.stderr)
+  const out = JSON.parse(r.stdout.trim().split('\n').pop())
+  assert.equal(out.status, 'ok')
+  assert.ok(out.busySamples > 0)
+  assert.ok(out.userProfileSamples > 0, 'the user’s own profile in the worker kept working')
+  assert.ok(out.userMainSession, 'the user’s main-thread session kept working')
+})
