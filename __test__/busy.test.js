@@ -5,6 +5,7 @@ const test = require('node:test')
 const assert = require('node:assert/strict')
 const path = require('node:path')
 const { once } = require('node:events')
+const { AsyncResource } = require('node:async_hooks')
 const pw = require('..')
 const { Worker } = require('node:worker_threads')
 const { within, runScript, ROOT } = require('./helpers')
@@ -94,4 +95,39 @@ test('busy workers coexist with the user’s own inspector sessions and with --i
   assert.ok(out.busySamples > 0)
   assert.ok(out.userProfileSamples > 0, 'the user’s own profile in the worker kept working')
   assert.ok(out.userMainSession, 'the user’s main-thread session kept working')
+})
+
+test('a worker that steals its port cannot forge data for the main thread or other profiles', async () => {
+  const forge = `
+    const { parentPort } = require('node:worker_threads')
+    parentPort.on('message', (m) => {
+      globalThis.__forge(0)         // pretend to be the main thread
+      globalThis.__forge(m.other)   // pretend to be the sibling worker
+      globalThis.__forge(m.self)    // its own thread, in profiles it is not part of
+      parentPort.postMessage('forged')
+    })`
+  const sibling = new Worker('setInterval(() => {}, 1000)', { eval: true })
+  const evil = new Worker(forge, {
+    eval: true,
+    execArgv: ['--require', path.join(__dirname, 'fixtures', 'steal-port.js')],
+  })
+  // A profile in a context of its own, which the hostile worker never works for.
+  const other = new AsyncResource('other').runInAsyncScope(() => pw.startProfile({ name: 'other' }))
+  const { report } = await pw.runProfile(async () => {
+    sibling.postMessage('join')
+    evil.postMessage({ other: sibling.threadId, self: evil.threadId })
+    await within(once(evil, 'message'), 'forged')
+  })
+  const otherReport = await other.stop()
+  // Its own thread in its own profile is its own account (see README, Guarantees); any
+  // other thread, or any profile it is not part of, must be untouched.
+  const forgedIn = (r) =>
+    r.threads.filter((t) => t.profile.toCollapsed().includes('FORGED')).map((t) => t.threadId)
+  assert.deepEqual(forgedIn(otherReport), [], 'a profile the worker is not part of')
+  assert.deepEqual(
+    forgedIn(report).filter((id) => id !== evil.threadId),
+    [],
+    'threads other than its own',
+  )
+  await Promise.all([evil.terminate(), sibling.terminate()])
 })

@@ -32,6 +32,9 @@ function invalidFlags(message) {
   return new Set(at < 0 ? [] : message.slice(at + 2).split(', '))
 }
 
+// This thread's direct workers' links, by thread id.
+const links = new Map()
+
 /** The main-side end of one worker's APM channel. */
 class WorkerLink {
   constructor(port, threadId, name) {
@@ -42,6 +45,8 @@ class WorkerLink {
     this.closed = false
     this.crashed = false
     this.waits = new Set() // { match(msg), done(result) }
+    this.rejected = 0
+    links.set(threadId, this)
     port.on('message', (msg) => this.onMessage(msg))
     port.once('close', () => this.onClose())
     // Our channel must never keep the process (or the worker) alive.
@@ -54,11 +59,28 @@ class WorkerLink {
       for (const w of [...this.waits]) if (w.match(msg)) w.done({ timedOut: msg.timedOut ?? [] })
       return
     }
-    hub.deliver(msg)
+    const allowed = this.allowed(msg)
+    if (allowed) hub.deliver(allowed)
+    else this.rejected++
+  }
+
+  // Data from this channel must come from this worker's own subtree and concern profiles
+  // it works for: code in the worker that got hold of the port cannot file samples under
+  // the main thread, under a sibling worker, or in a profile it is not part of. Returns the
+  // message limited to those profiles, or null.
+  allowed(msg) {
+    const threadId = msg.threadId
+    if (!Number.isSafeInteger(threadId) || threadId <= 0) return null
+    if (threadId !== this.threadId && links.has(threadId)) return null
+    if (msg.t === MSG.EFFECTS) return this.sessions.has(msg.id) ? msg : null
+    if (!Array.isArray(msg.ids)) return null
+    const ids = msg.ids.filter((id) => this.sessions.has(id))
+    return ids.length ? { ...msg, ids } : null
   }
 
   onClose() {
     this.closed = true
+    links.delete(this.threadId)
     for (const w of [...this.waits]) w.done({ timedOut: [] })
     // Keep `sessions`: the port can close before the Worker emits 'error' and 'exit', and
     // onWorkerEvent needs them to attribute those (clearing them here lost the exit code).
