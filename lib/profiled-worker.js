@@ -6,12 +6,13 @@ const hub = require('./hub')
 const { ENVELOPE, RUNTIME_PATH, MSG, kLink } = require('./constants')
 const errors = require('./errors')
 const busy = require('./busy')
+const { post } = require('./intrinsics')
 
 const kIsProfiledWorker = Symbol.for('profiled-worker.class')
 const PROFILED_BY_DEFAULT_TIMEOUT_MS = 2000
 // An idle worker answers a stop within a millisecond or two. One that has not answered
 // after this long is assumed busy in synchronous code and is reached through an interrupt.
-const BUSY_GRACE_MS = 25
+const BUSY_GRACE_MS = 40
 
 function startMessage(s) {
   return {
@@ -120,7 +121,7 @@ class WorkerLink {
     if (this.closed) return
     for (const s of sessions) {
       if (this.sessions.has(s.id)) continue
-      this.port.postMessage(startMessage(s))
+      post(this.port, startMessage(s))
       s.attach(worker)
     }
   }
@@ -137,7 +138,7 @@ class WorkerLink {
       (m) => m.t === MSG.STOPPED && m.id === session.id,
       session.stopTimeoutMs,
     )
-    this.port.postMessage(request)
+    post(this.port, request)
     const result = await this.orInterrupt(reply, request, session.stopTimeoutMs)
     this.sessions.delete(session.id)
     return result
@@ -152,7 +153,7 @@ class WorkerLink {
     )
     const request = { t: MSG.STOP_ALL }
     const reply = this.wait((m) => m.t === MSG.STOPPED_ALL, timeoutMs)
-    this.port.postMessage(request)
+    post(this.port, request)
     const { timedOut } = await this.orInterrupt(reply, request, timeoutMs)
     for (const s of this.sessions.values()) for (const id of timedOut) s.thread(id).timedOut = true
   }
@@ -163,7 +164,12 @@ class WorkerLink {
     if (event === 'error') {
       const error =
         arg instanceof Error
-          ? { name: arg.name, message: arg.message, stack: arg.stack }
+          ? {
+              name: arg.name,
+              message: arg.message,
+              stack: arg.stack,
+              ...(arg.code === undefined ? {} : { code: arg.code }),
+            }
           : { message: String(arg) }
       hub.deliver({ t: MSG.ERROR, threadId: this.threadId, threadName: this.name, ids, error })
     } else if (event === 'exit') {
@@ -245,13 +251,17 @@ function makeProfiledWorker(Worker, MessageChannel) {
     }
 
     emit(event, ...args) {
+      if (event === 'online' && this[kLink]) this[kLink].online = true
       if (event === 'error' || event === 'exit') this[kLink]?.onWorkerEvent(event, args[0])
       return super.emit(event, ...args)
     }
 
     terminate(...args) {
       const link = this[kLink]
-      if (!link || link.closed || link.sessions.size === 0) return super.terminate(...args)
+      // Before 'online' the worker has run no user code and sampled nothing worth waiting
+      // for; plain Node stops it before it starts (exit code 0), and so do we.
+      if (!link || link.closed || link.sessions.size === 0 || !link.online)
+        return super.terminate(...args)
       return link.stopAll().then(() => super.terminate(...args))
     }
   }

@@ -51,7 +51,7 @@ class ThreadSampler {
 
   /** Resolves once the chunk that ends here has been delivered (usually at once). */
   remove(id) {
-    if (!this.active.has(id)) return Promise.resolve()
+    if (!this.active.has(id)) return settledPromise()
     const delivered = this.cut()
     this.active.delete(id)
     if (this.active.size > 0) this.begin()
@@ -60,7 +60,7 @@ class ThreadSampler {
   }
 
   removeAll() {
-    if (this.active.size === 0) return Promise.resolve()
+    if (this.active.size === 0) return settledPromise()
     const delivered = this.cut()
     this.active.clear()
     this.close()
@@ -81,17 +81,24 @@ class ThreadSampler {
     this.running = true
   }
 
-  /** Stop sampling; the stretch goes to onChunk (synchronously when the answer is). */
+  /**
+   * Stop sampling; the stretch goes to onChunk, synchronously when the inspector answers
+   * synchronously. The returned promise resolves once it has; `settled` says whether
+   * that already happened when cut() returned.
+   */
   cut() {
-    if (!this.running) return Promise.resolve()
+    if (!this.running) return settledPromise()
     this.running = false
     const ids = [...this.active.keys()]
-    return new Promise((resolve) =>
-      this.call('Profiler.stop', undefined, (err, res) => {
-        if (!err && res && res.profile) this.onChunk(JSON.stringify(res.profile), ids)
-        resolve()
-      }),
-    )
+    let resolve
+    const delivered = new Promise((r) => (resolve = r))
+    delivered.settled = false
+    this.call('Profiler.stop', undefined, (err, res) => {
+      if (!err && res && res.profile) this.onChunk(JSON.stringify(res.profile), ids)
+      delivered.settled = true
+      resolve()
+    })
+    return delivered
   }
 
   close() {
@@ -100,6 +107,10 @@ class ThreadSampler {
     this.session = null
     session.post('Profiler.disable', () => session.disconnect())
   }
+}
+
+function settledPromise() {
+  return Object.assign(Promise.resolve(), { settled: true })
 }
 
 function nowUs() {

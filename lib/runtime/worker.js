@@ -7,6 +7,7 @@
 const wt = require('node:worker_threads')
 const { performance } = require('node:perf_hooks')
 const { ENVELOPE, HYBRID_DISPATCH, INTERRUPT, MSG, kLink } = require('../constants')
+const { post, receiveMessageOnPort } = require('../intrinsics')
 
 function boot() {
   if (wt.isMainThread) return
@@ -22,8 +23,8 @@ function boot() {
   const { serialize } = require('../json')
   const port = env.port
   hub.threadName = env.threadName || `worker ${wt.threadId}`
-  hub.upstream = (msg) => port.postMessage(msg)
-  const stats = { ignored: 0 }
+  hub.upstream = (msg) => post(port, msg)
+  const stats = { ignored: 0, failed: 0 }
 
   let native // loaded on the first profile: until then a worker pays nothing
   const cpuNow = () => (native ??= require('../native')).threadCpuTime()
@@ -61,11 +62,25 @@ function boot() {
     }
   }
 
+  // The runtime's own operations must not be re-entered: the parent's interrupt
+  // (see interrupt() below) can be served by V8 inside our own inspector calls.
+  let depth = 0
+  function exclusive(fn) {
+    depth++
+    try {
+      return fn()
+    } finally {
+      depth--
+    }
+  }
+
   function start(msg) {
-    if (hub.sessions.has(msg.id)) return
-    hub.sessions.set(msg.id, new LocalSession(msg))
-    hub.sampler.add(msg.id, msg.intervalUs)
-    if (hub.sessions.size === 1) process.on('exit', onExit)
+    exclusive(() => {
+      if (hub.sessions.has(msg.id)) return
+      hub.sessions.set(msg.id, new LocalSession(msg))
+      hub.sampler.add(msg.id, msg.intervalUs)
+      if (hub.sessions.size === 1) process.on('exit', onExit)
+    })
   }
 
   function sendEffects(s, exitCode) {
@@ -80,14 +95,16 @@ function boot() {
 
   /** The synchronous part of a stop: this thread's samples and effects go home now. */
   function stopHere(id) {
-    const s = hub.sessions.get(id)
-    if (!s) return null
-    s.state = 'stopped'
-    hub.sessions.delete(id)
-    s.delivered = hub.sampler.remove(id)
-    if (hub.sessions.size === 0) process.off('exit', onExit)
-    sendEffects(s)
-    return s
+    return exclusive(() => {
+      const s = hub.sessions.get(id)
+      if (!s) return null
+      s.state = 'stopped'
+      hub.sessions.delete(id)
+      s.delivered = hub.sampler.remove(id)
+      if (hub.sessions.size === 0) process.off('exit', onExit)
+      sendEffects(s)
+      return s
+    })
   }
 
   async function stop(id) {
@@ -103,29 +120,43 @@ function boot() {
   // whatever synchronous code is running. Only synchronous work is possible here, so
   // nested workers are asked to stop but cannot be waited for; they count as timed out.
   function interrupt(request) {
+    // Mid-way through one of our own operations: its normal reply is microseconds away.
+    if (depth > 0) return 'reentered'
     let msg
     try {
       msg = JSON.parse(request)
     } catch {
       return 'ignored'
     }
-    const ids =
-      msg.t === MSG.STOP_ALL ? [...hub.sessions.keys()] : msg.t === MSG.STOP ? [msg.id] : []
+    if (msg.t !== MSG.STOP && msg.t !== MSG.STOP_ALL) return 'ignored'
+    const stopped = []
     const timedOut = []
-    for (const id of ids) {
+    for (const id of msg.t === MSG.STOP_ALL ? [...hub.sessions.keys()] : [msg.id]) {
       const s = stopHere(id)
       if (!s) continue
+      stopped.push(s)
       for (const w of s.workers) {
         const link = w[kLink]
         if (link.closed || !link.sessions.has(id)) continue
-        link.port.postMessage({ t: MSG.STOP, id })
+        post(link.port, { t: MSG.STOP, id })
         link.sessions.delete(id)
         timedOut.push(link.threadId)
       }
     }
-    if (msg.t === MSG.STOP) port.postMessage({ t: MSG.STOPPED, id: msg.id, timedOut })
-    else if (msg.t === MSG.STOP_ALL) port.postMessage({ t: MSG.STOPPED_ALL, timedOut })
-    return 'done'
+    // Reply only for what this call stopped: a STOP for a profile not (or no longer) here
+    // is answered by the normal path, after its data.
+    if (msg.t === MSG.STOP && stopped.length === 0) return 'not-here'
+    const reply =
+      msg.t === MSG.STOP
+        ? { t: MSG.STOPPED, id: msg.id, timedOut }
+        : { t: MSG.STOPPED_ALL, timedOut }
+    if (stopped.every((s) => s.delivered.settled)) {
+      post(port, reply)
+      return 'done'
+    }
+    // The inspector answered later than usual: reply once the data has gone.
+    Promise.all(stopped.map((s) => s.delivered)).then(() => post(port, reply), countFailure)
+    return 'deferred'
   }
   Object.defineProperty(globalThis, INTERRUPT, {
     value: interrupt,
@@ -136,37 +167,57 @@ function boot() {
 
   function onExit(code) {
     // Synchronous: the thread is going away. Data posted now still reaches the parent.
-    hub.sampler.removeAll()
-    for (const s of hub.sessions.values()) sendEffects(s, code)
-    hub.sessions.clear()
+    exclusive(() => {
+      hub.sampler.removeAll()
+      for (const s of hub.sessions.values()) sendEffects(s, code)
+      hub.sessions.clear()
+    })
   }
 
+  const countFailure = () => stats.failed++
+  const isId = (v) => Number.isSafeInteger(v) && v > 0
+
+  // Nothing here may throw into the worker: malformed input is counted and ignored.
   function handle(msg) {
-    if (msg === null || typeof msg !== 'object' || typeof msg.t !== 'string') {
-      stats.ignored++
-      return
-    }
-    switch (msg.t) {
-      case MSG.START:
-        if (typeof msg.id !== 'number' || !(msg.intervalUs > 0)) return void stats.ignored++
-        start(msg)
-        break
-      case MSG.STOP:
-        stop(msg.id).then((timedOut) => port.postMessage({ t: MSG.STOPPED, id: msg.id, timedOut }))
-        break
-      case MSG.STOP_ALL:
-        Promise.all([...hub.sessions.keys()].map(stop)).then((t) =>
-          port.postMessage({ t: MSG.STOPPED_ALL, timedOut: t.flat() }),
-        )
-        break
-      default:
-        stats.ignored++
+    try {
+      if (msg === null || typeof msg !== 'object') return void stats.ignored++
+      switch (msg.t) {
+        case MSG.START:
+          // The same rule as the main side's options: an integer interval in µs.
+          if (
+            !isId(msg.id) ||
+            !Number.isInteger(msg.intervalUs) ||
+            msg.intervalUs < 1 ||
+            msg.intervalUs > 1e6
+          ) {
+            return void stats.ignored++
+          }
+          start(msg)
+          break
+        case MSG.STOP:
+          if (!isId(msg.id)) return void stats.ignored++
+          stop(msg.id).then(
+            (timedOut) => post(port, { t: MSG.STOPPED, id: msg.id, timedOut }),
+            countFailure,
+          )
+          break
+        case MSG.STOP_ALL:
+          Promise.all([...hub.sessions.keys()].map(stop)).then(
+            (t) => post(port, { t: MSG.STOPPED_ALL, timedOut: t.flat() }),
+            countFailure,
+          )
+          break
+        default:
+          stats.ignored++
+      }
+    } catch {
+      stats.failed++
     }
   }
 
   function drain() {
     let m
-    while ((m = wt.receiveMessageOnPort(port))) handle(m.message)
+    while ((m = receiveMessageOnPort(port))) handle(m.message)
   }
 
   port.on('message', handle)
