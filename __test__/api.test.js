@@ -5,32 +5,15 @@ const test = require('node:test')
 const assert = require('node:assert/strict')
 const path = require('node:path')
 const zlib = require('node:zlib')
-const { AsyncResource } = require('node:async_hooks')
 const { Profile } = require('pprof-format')
 
 const pw = require('..')
 const { Worker } = require('node:worker_threads') // after the patch: the ProfiledWorker
 const { startProfile, runProfile, activeProfiles, currentProfiles, recordEffect, ProfileReport } =
   pw
-const { ROOT, within } = require('./helpers')
+const { ROOT, within, context, ask } = require('./helpers')
 
 const WORK = path.join(__dirname, 'fixtures', 'work.js')
-
-/** A fresh async context: `ctx(fn)` runs fn in it (startProfile binds to it). */
-function context(name = 'api-test') {
-  const resource = new AsyncResource(name)
-  return (fn) => resource.runInAsyncScope(fn)
-}
-
-/** Post `msg` and resolve with the worker's next message. */
-function ask(w, msg) {
-  const reply = new Promise((resolve, reject) => {
-    w.once('message', resolve)
-    w.once('error', reject)
-  })
-  w.postMessage(msg)
-  return within(reply, `reply to ${JSON.stringify(msg)}`)
-}
 
 function mainWork(ms) {
   const end = Date.now() + ms

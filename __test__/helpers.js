@@ -61,4 +61,42 @@ function within(promise, what, ms = 20_000) {
   return Promise.race([promise, timeout]).finally(() => clearTimeout(timer))
 }
 
-module.exports = { ROOT, fib, recordProfile, runNode, runScript, within }
+/** A fresh async context: `ctx(fn)` runs fn in it (startProfile binds to it). */
+function context(name = 'test-context') {
+  const { AsyncResource } = require('node:async_hooks')
+  const resource = new AsyncResource(name)
+  return (fn) => resource.runInAsyncScope(fn)
+}
+
+/** Post `msg` (in the caller's context) and resolve with the worker's next message. */
+function ask(w, msg) {
+  const reply = new Promise((resolve, reject) => {
+    const cleanup = () => {
+      w.off('message', onMessage)
+      w.off('error', onError)
+      w.off('exit', onExit)
+    }
+    const onMessage = (m) => (cleanup(), resolve(m))
+    const onError = (e) => (cleanup(), reject(e))
+    const onExit = (code) => (
+      cleanup(),
+      reject(new Error(`worker exited (${code}) before replying`))
+    )
+    w.on('message', onMessage)
+    w.on('error', onError)
+    w.on('exit', onExit)
+  })
+  w.postMessage(msg)
+  return within(reply, `reply to ${JSON.stringify(msg)}`)
+}
+
+module.exports = {
+  context,
+  ask,
+  ROOT,
+  fib,
+  recordProfile,
+  runNode,
+  runScript,
+  within,
+}

@@ -5,45 +5,16 @@
 const test = require('node:test')
 const assert = require('node:assert/strict')
 const path = require('node:path')
-const { AsyncResource } = require('node:async_hooks')
 const wt = require('node:worker_threads')
 
 const PlainWorker = wt.Worker // captured before the patch
 const pw = require('..')
 const { startProfile, runProfile, serialize, deserialize, CpuProfile, ProfileReport } = pw
-const { within } = require('./helpers')
+const { within, context, ask } = require('./helpers')
 
 const Worker = wt.Worker // patched
 const WORK = path.join(__dirname, 'fixtures', 'work.js')
 const NESTED = path.join(__dirname, 'fixtures', 'nested.js')
-
-/** A fresh async context: `ctx(fn)` runs fn in it (startProfile binds to it). */
-function context(name = 'lifecycle-test') {
-  const resource = new AsyncResource(name)
-  return (fn) => resource.runInAsyncScope(fn)
-}
-
-/** Post `msg` (in the caller's context) and resolve with the worker's next message. */
-function ask(w, msg) {
-  const reply = new Promise((resolve, reject) => {
-    const cleanup = () => {
-      w.off('message', onMessage)
-      w.off('error', onError)
-      w.off('exit', onExit)
-    }
-    const onMessage = (m) => (cleanup(), resolve(m))
-    const onError = (e) => (cleanup(), reject(e))
-    const onExit = (code) => (
-      cleanup(),
-      reject(new Error(`worker exited (${code}) before replying`))
-    )
-    w.on('message', onMessage)
-    w.on('error', onError)
-    w.on('exit', onExit)
-  })
-  w.postMessage(msg)
-  return within(reply, `reply to ${JSON.stringify(msg)}`)
-}
 
 const once = (emitter, event) =>
   within(new Promise((resolve) => emitter.once(event, resolve)), `'${event}' event`)

@@ -8,7 +8,6 @@
 const test = require('node:test')
 const assert = require('node:assert/strict')
 const path = require('node:path')
-const { AsyncResource } = require('node:async_hooks')
 const wt = require('node:worker_threads')
 
 const unhandled = []
@@ -19,41 +18,13 @@ const pw = require('..')
 const hub = require('../lib/hub')
 const { RUNTIME_PATH, ENVELOPE } = require('../lib/constants')
 const { startProfile, runProfile } = pw
-const { within, runScript } = require('./helpers')
+const { within, runScript, context, ask } = require('./helpers')
 
 const Worker = wt.Worker // patched
 const fixture = (name) => path.join(__dirname, 'fixtures', name)
 const WORK = fixture('work.js')
 const ECHO = fixture('echo.js')
 const CRASH = fixture('crash.js')
-
-/** A fresh async context: `ctx(fn)` runs fn in it (startProfile binds to it). */
-function context(name = 'robustness-test') {
-  const resource = new AsyncResource(name)
-  return (fn) => resource.runInAsyncScope(fn)
-}
-
-/** Post `msg` (in the caller's context) and resolve with the worker's next message. */
-function ask(w, msg) {
-  const reply = new Promise((resolve, reject) => {
-    const cleanup = () => {
-      w.off('message', onMessage)
-      w.off('error', onError)
-      w.off('exit', onExit)
-    }
-    const onMessage = (m) => (cleanup(), resolve(m))
-    const onError = (e) => (cleanup(), reject(e))
-    const onExit = (code) => (
-      cleanup(),
-      reject(new Error(`worker exited (${code}) before replying`))
-    )
-    w.on('message', onMessage)
-    w.on('error', onError)
-    w.on('exit', onExit)
-  })
-  w.postMessage(msg)
-  return within(reply, `reply to ${JSON.stringify(msg)}`)
-}
 
 /** Everything a worker says and does, from its creation on; `waitFor` is bounded. */
 function watch(w) {
