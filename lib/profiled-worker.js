@@ -9,7 +9,6 @@ const busy = require('./busy')
 const { post } = require('./intrinsics')
 
 const kIsProfiledWorker = Symbol.for('profiled-worker.class')
-const PROFILED_BY_DEFAULT_TIMEOUT_MS = 2000
 // An idle worker answers a stop within a millisecond or two. One that has not answered
 // after this long is assumed busy in synchronous code and is reached through an interrupt.
 const BUSY_GRACE_MS = 40
@@ -147,10 +146,7 @@ class WorkerLink {
   /** Before terminate(): stop every profile, bounded by the longest stop timeout. */
   async stopAll() {
     if (this.closed || this.sessions.size === 0) return
-    const timeoutMs = Math.max(
-      PROFILED_BY_DEFAULT_TIMEOUT_MS,
-      ...[...this.sessions.values()].map((s) => s.stopTimeoutMs),
-    )
+    const timeoutMs = Math.max(...[...this.sessions.values()].map((s) => s.stopTimeoutMs))
     const request = { t: MSG.STOP_ALL }
     const reply = this.wait((m) => m.t === MSG.STOPPED_ALL, timeoutMs)
     post(this.port, request)
