@@ -61,11 +61,37 @@ function within(promise, what, ms = 20_000) {
   return Promise.race([promise, timeout]).finally(() => clearTimeout(timer))
 }
 
-/** A fresh async context: `ctx(fn)` runs fn in it (startProfile binds to it). */
+// Node ≥ 24 runs AsyncLocalStorage on AsyncContextFrame: enterWith() (which startProfile
+// uses) changes only the frame that is running, and re-entering an AsyncResource later
+// restores the frame it was created in. Probed once, not guessed from the version.
+const FRAME_BASED_ALS = (() => {
+  const { AsyncLocalStorage, AsyncResource } = require('node:async_hooks')
+  const als = new AsyncLocalStorage()
+  const r = new AsyncResource('probe')
+  r.runInAsyncScope(() => als.enterWith(true))
+  return r.runInAsyncScope(() => als.getStore()) !== true
+})()
+
+/**
+ * A fresh async context: `ctx(fn)` runs fn in it, and what fn binds there (startProfile)
+ * is still bound in the next `ctx(...)` call, on every Node version.
+ */
 function context(name = 'test-context') {
-  const { AsyncResource } = require('node:async_hooks')
+  const { AsyncLocalStorage, AsyncResource } = require('node:async_hooks')
   const resource = new AsyncResource(name)
-  return (fn) => resource.runInAsyncScope(fn)
+  if (!FRAME_BASED_ALS) return (fn) => resource.runInAsyncScope(fn)
+  let frame = (fn) => fn()
+  return (fn) =>
+    resource.runInAsyncScope(() =>
+      frame(() => {
+        try {
+          return fn()
+        } finally {
+          const snapshot = AsyncLocalStorage.snapshot()
+          frame = (g) => snapshot(g)
+        }
+      }),
+    )
 }
 
 /** Post `msg` (in the caller's context) and resolve with the worker's next message. */
