@@ -8,17 +8,10 @@ const { once } = require('node:events')
 const { AsyncResource } = require('node:async_hooks')
 const pw = require('..')
 const { Worker } = require('node:worker_threads')
-const { within, runScript, ROOT } = require('./helpers')
+const { within, runScript, ROOT, samplesUnder, threadOf } = require('./helpers')
 
 const BUSY = path.join(__dirname, 'fixtures', 'busy.js')
 const LOOP_MS = 4000 // long enough that the stop below happens mid-loop on any machine
-
-const lines = (report, threadId, frame) =>
-  report
-    .thread(threadId)
-    .profile.toCollapsed()
-    .split('\n')
-    .filter((l) => l.includes(frame))
 
 /** Messages the worker sends, in order, with what happened in between. */
 function journal(worker) {
@@ -39,7 +32,7 @@ test('stopping a profile of a busy worker returns its samples before the loop en
   assert.deepEqual(log, ['start'], 'the report came home while the worker was still in its loop')
   assert.equal(report.thread(threadId).status, 'ok')
   assert.ok(
-    lines(report, threadId, 'busyLoop').length > 0,
+    samplesUnder(threadOf(report, threadId).profile, 'busyLoop') > 0,
     report.thread(threadId).profile.toCollapsed(),
   )
   assert.equal(typeof report.thread(threadId).effects.cpuTimeNs, 'bigint')
@@ -61,7 +54,7 @@ test('terminate() of a busy profiled worker brings its samples home and resolves
   )
   assert.equal(result, 1)
   assert.deepEqual(log, ['start'])
-  assert.ok(lines(report, threadId, 'busyLoop').length > 0)
+  assert.ok(samplesUnder(threadOf(report, threadId).profile, 'busyLoop') > 0)
   assert.equal(report.thread(threadId).status, 'exited')
 })
 

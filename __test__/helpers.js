@@ -116,7 +116,38 @@ function ask(w, msg) {
   return within(reply, `reply to ${JSON.stringify(msg)}`)
 }
 
+const fixture = (name) => path.join(__dirname, 'fixtures', name)
+
+/** How many samples have `fn` on their stack (collapsed lines are `frame;...;frame count`). */
+function samplesUnder(profile, fn) {
+  let n = 0
+  for (const line of profile.toCollapsed().split('\n')) {
+    if (!line) continue
+    const at = line.lastIndexOf(' ')
+    if (
+      line
+        .slice(0, at)
+        .split(';')
+        .some((frame) => frame.startsWith(`${fn} (`))
+    ) {
+      n += Number(line.slice(at + 1))
+    }
+  }
+  return n
+}
+
+/** The report's entry for `threadId`, asserting it is there. */
+function threadOf(report, threadId) {
+  const assert = require('node:assert/strict')
+  const t = report.thread(threadId)
+  assert.ok(t, `thread ${threadId} in the report (has ${report.threads.map((x) => x.threadId)})`)
+  return t
+}
+
 module.exports = {
+  fixture,
+  samplesUnder,
+  threadOf,
   context,
   ask,
   ROOT,

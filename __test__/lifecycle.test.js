@@ -10,7 +10,7 @@ const wt = require('node:worker_threads')
 const PlainWorker = wt.Worker // captured before the patch
 const pw = require('..')
 const { startProfile, runProfile, serialize, deserialize, CpuProfile, ProfileReport } = pw
-const { within, context, ask } = require('./helpers')
+const { within, context, ask, samplesUnder, threadOf } = require('./helpers')
 
 const Worker = wt.Worker // patched
 const WORK = path.join(__dirname, 'fixtures', 'work.js')
@@ -18,30 +18,6 @@ const NESTED = path.join(__dirname, 'fixtures', 'nested.js')
 
 const once = (emitter, event) =>
   within(new Promise((resolve) => emitter.once(event, resolve)), `'${event}' event`)
-
-/** How many samples have `fn` on their stack (collapsed lines are `frame;...;frame count`). */
-function samplesUnder(profile, fn) {
-  let n = 0
-  for (const line of profile.toCollapsed().split('\n')) {
-    if (!line) continue
-    const at = line.lastIndexOf(' ')
-    if (
-      line
-        .slice(0, at)
-        .split(';')
-        .some((frame) => frame.startsWith(`${fn} (`))
-    ) {
-      n += Number(line.slice(at + 1))
-    }
-  }
-  return n
-}
-
-function threadOf(report, threadId) {
-  const t = report.thread(threadId)
-  assert.ok(t, `thread ${threadId} in the report (has ${report.threads.map((x) => x.threadId)})`)
-  return t
-}
 
 async function terminateAll(...workers) {
   await Promise.all(workers.map((w) => within(w.terminate(), 'terminate()')))

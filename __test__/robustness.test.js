@@ -18,10 +18,9 @@ const pw = require('..')
 const hub = require('../lib/hub')
 const { RUNTIME_PATH, ENVELOPE } = require('../lib/constants')
 const { startProfile, runProfile } = pw
-const { within, runScript, context, ask } = require('./helpers')
+const { within, runScript, context, ask, samplesUnder, threadOf, fixture } = require('./helpers')
 
 const Worker = wt.Worker // patched
-const fixture = (name) => path.join(__dirname, 'fixtures', name)
 const WORK = fixture('work.js')
 const ECHO = fixture('echo.js')
 const CRASH = fixture('crash.js')
@@ -52,30 +51,6 @@ function watch(w) {
   seen.message = (predicate, what) =>
     seen.waitFor((s) => s.messages.find(predicate), what ?? 'a message')
   return seen
-}
-
-/** How many samples have `fn` on their stack (collapsed lines are `frame;...;frame count`). */
-function samplesUnder(profile, fn) {
-  let n = 0
-  for (const line of profile.toCollapsed().split('\n')) {
-    if (!line) continue
-    const at = line.lastIndexOf(' ')
-    if (
-      line
-        .slice(0, at)
-        .split(';')
-        .some((frame) => frame.startsWith(`${fn} (`))
-    ) {
-      n += Number(line.slice(at + 1))
-    }
-  }
-  return n
-}
-
-function threadOf(report, threadId) {
-  const t = report.thread(threadId)
-  assert.ok(t, `thread ${threadId} in the report (has ${report.threads.map((x) => x.threadId)})`)
-  return t
 }
 
 /** The main thread was profiled alongside and is unharmed. */

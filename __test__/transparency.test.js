@@ -10,9 +10,7 @@ const wt = require('node:worker_threads')
 const PlainWorker = wt.Worker // captured before the patch
 const pw = require('..')
 const ProfiledWorker = wt.Worker
-const { runNode, ROOT } = require('./helpers')
-
-const fixture = (name) => path.join(__dirname, 'fixtures', name)
+const { runNode, ROOT, fixture } = require('./helpers')
 
 function summarize(event, arg) {
   if (event === 'error') return arg instanceof Error ? `${arg.name}: ${arg.message}` : String(arg)

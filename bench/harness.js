@@ -147,7 +147,25 @@ async function main(run) {
   }
 }
 
+/** The next message of worker `w`; rejects if it errs or exits first (`what` names the wait). */
+function nextMessage(w, what = 'replying') {
+  return new Promise((resolve, reject) => {
+    const done = () => {
+      w.off('message', onMessage)
+      w.off('error', onError)
+      w.off('exit', onExit)
+    }
+    const onMessage = (m) => (done(), resolve(m))
+    const onError = (e) => (done(), reject(e))
+    const onExit = (code) => (done(), reject(new Error(`worker exited (${code}) before ${what}`)))
+    w.on('message', onMessage)
+    w.on('error', onError)
+    w.on('exit', onExit)
+  })
+}
+
 module.exports = {
+  nextMessage,
   collect,
   median,
   stats,

@@ -19,6 +19,7 @@
 
 const path = require('node:path')
 const wt = require('node:worker_threads')
+const { nextMessage } = require('./harness')
 
 const ROOT = path.resolve(__dirname, '..')
 const CYCLES = 2000
@@ -169,23 +170,6 @@ const fmtCounts = (o) =>
     : 'none'
 const sameCounts = (a, b) => fmtCounts(a) === fmtCounts(b)
 
-/** The next message of `w`, or a rejection if it errs or exits first. */
-function firstMessage(w) {
-  return new Promise((resolve, reject) => {
-    const done = () => {
-      w.off('message', onMessage)
-      w.off('error', onError)
-      w.off('exit', onExit)
-    }
-    const onMessage = (m) => (done(), resolve(m))
-    const onError = (e) => (done(), reject(e))
-    const onExit = (code) => (done(), reject(new Error(`worker exited (${code}) first`)))
-    w.on('message', onMessage)
-    w.on('error', onError)
-    w.on('exit', onExit)
-  })
-}
-
 /** Phase (a): create → (profile →) terminate, `n` cycles, CONCURRENCY at a time. */
 async function churn({
   n,
@@ -214,7 +198,7 @@ async function churn({
       w = new Worker(__filename, { workerData: { mode } })
     }
     const threadId = w.threadId
-    await firstMessage(w)
+    await nextMessage(w, 'its first message')
     await w.terminate()
     if (profile) {
       const report = await profile.stop()

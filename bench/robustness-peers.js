@@ -20,6 +20,8 @@
 const path = require('node:path')
 const fs = require('node:fs')
 const wt = require('node:worker_threads')
+const { nextMessage } = require('./harness')
+const { rng } = require('./synth')
 
 const ROOT = path.resolve(__dirname, '..')
 const PEERS_DIR = path.join(__dirname, 'peers')
@@ -193,35 +195,7 @@ function emit(obj) {
   fs.writeSync(1, `${JSON.stringify(obj)}\n`)
 }
 
-function rng(seed) {
-  let a = seed >>> 0
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0
-    let t = a
-    t = Math.imul(t ^ (t >>> 15), t | 1)
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61)
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296
-  }
-}
-
 const sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms))
-
-/** The next 'profiling'/'probe' message, or a rejection if the worker errs or exits first. */
-function firstMessage(w) {
-  return new Promise((resolve, reject) => {
-    const done = () => {
-      w.off('message', onMessage)
-      w.off('error', onError)
-      w.off('exit', onExit)
-    }
-    const onMessage = (m) => (done(), resolve(m))
-    const onError = (e) => (done(), reject(e))
-    const onExit = (code) => (done(), reject(new Error(`worker exited (${code}) before profiling`)))
-    w.on('message', onMessage)
-    w.on('error', onError)
-    w.on('exit', onExit)
-  })
-}
 
 async function loadOurs() {
   // Another engineer may be rebuilding the addon: retry once after 30 s.
@@ -276,7 +250,7 @@ async function childMain(key, cycles, seed, control) {
   {
     const { w, profile } = create({ probe: true, stuck: false })
     try {
-      const m = await firstMessage(w)
+      const m = await nextMessage(w, 'profiling')
       if (profile) await profile.stop()
       emit({ t: 'probe', samples: m.samples })
     } catch (err) {
@@ -298,7 +272,7 @@ async function childMain(key, cycles, seed, control) {
     const t0 = performance.now()
     const { w, profile } = create({})
     try {
-      await firstMessage(w)
+      await nextMessage(w, 'profiling')
     } catch (err) {
       errors++
       firstError ??= `cycle ${i}: ${err.message}`

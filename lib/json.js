@@ -4,6 +4,7 @@
 // string can pass for a BigInt. V8's JSON does the bulk of both directions; the native
 // scanner validates and locates BigInt literals when reading.
 
+const { describe } = require('./errors')
 const { randomBytes } = require('node:crypto')
 // The addon is only needed to read BigInt literals; a worker that only writes never loads it.
 let native
@@ -91,10 +92,6 @@ function syntaxError(e) {
   err.line = e.line
   err.column = e.column
   return err
-}
-
-function describe(v) {
-  return v === null ? 'null' : Array.isArray(v) ? 'an array' : `a ${typeof v}`
 }
 
 /**

@@ -1,10 +1,7 @@
 'use strict'
 
+const { describe } = require('./errors')
 const native = require('./native')
-
-function describe(v) {
-  return v === null ? 'null' : Array.isArray(v) ? 'an array' : `a ${typeof v}`
-}
 
 /**
  * Merge several threads' profiles into one Report.
