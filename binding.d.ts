@@ -17,10 +17,12 @@ export declare class CpuProfile {
   static parseAsync(json: string | Buffer): Promise<CpuProfile>
   /**
    * One thread's share of a profiling session, from its sampler chunks (JSON texts, in
-   * order): each parsed, cut to `[t0, t1]` µs, and joined, all on the libuv pool, so the
-   * JS thread neither waits nor collects the intermediate profiles.
+   * order): each parsed, cut to `[t0, t1]` µs (and, if given, to `spans`: flat
+   * `[start, end, ...]` µs pairs, the times the thread worked for the session), and
+   * joined, all on the libuv pool, so the JS thread neither waits nor collects the
+   * intermediate profiles.
    */
-  static assembleAsync(chunks: Array<string>, t0: number, t1: number): Promise<CpuProfile>
+  static assembleAsync(chunks: Array<string>, t0: number, t1: number, spans?: Float64Array | undefined | null): Promise<CpuProfile>
   /** µs, monotonic clock (`process.hrtime`). */
   get startTime(): number
   get endTime(): number

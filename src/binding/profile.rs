@@ -1,6 +1,6 @@
 use std::sync::Arc;
 
-use napi::bindgen_prelude::{AsyncTask, BigInt, Buffer, Either};
+use napi::bindgen_prelude::{AsyncTask, BigInt, Buffer, Either, Float64Array};
 use napi::{Error, Result, Status};
 use napi_derive::napi;
 
@@ -10,6 +10,7 @@ use crate::core::encode::collapsed::profile_to_collapsed;
 use crate::core::encode::cpuprofile::to_cpuprofile;
 use crate::core::encode::pprof::{profile_to_pprof, PprofOptions as CorePprofOptions};
 use crate::core::profile::Profile;
+use crate::core::window::Spans;
 
 /// Options for pprof encoding.
 #[napi(object)]
@@ -103,25 +104,35 @@ impl CpuProfile {
   }
 
   /// One thread's share of a profiling session, from its sampler chunks (JSON texts, in
-  /// order): each parsed, cut to `[t0, t1]` µs, and joined, all on the libuv pool, so the
-  /// JS thread neither waits nor collects the intermediate profiles.
+  /// order): each parsed, cut to `[t0, t1]` µs (and, if given, to `spans`: flat
+  /// `[start, end, ...]` µs pairs, the times the thread worked for the session), and
+  /// joined, all on the libuv pool, so the JS thread neither waits nor collects the
+  /// intermediate profiles.
   #[napi(ts_return_type = "Promise<CpuProfile>")]
   pub fn assemble_async(
     chunks: Vec<String>,
     t0: f64,
     t1: f64,
+    spans: Option<Float64Array>,
   ) -> Result<AsyncTask<OffThread<Profile, CpuProfile>>> {
     let (a, b) = window_bounds(t0, t1)?;
     if chunks.is_empty() {
       return Err(invalid_arg("assembleAsync needs at least one chunk"));
     }
+    let spans = spans
+      .map(|s| Spans::from_flat(&s))
+      .transpose()
+      .map_err(|e| invalid_arg(format!("assembleAsync: {e}")))?;
     Ok(AsyncTask::new(OffThread::new(move || {
       let parts = chunks
         .iter()
         .enumerate()
         .map(|(k, c)| {
           parse_bytes(c.as_bytes())
-            .map(|p| p.window(a, b))
+            .map(|p| match &spans {
+              Some(s) => p.window_spans(a, b, s),
+              None => p.window(a, b),
+            })
             .map_err(|e| Error::new(e.status, format!("chunk {k}: {}", e.reason)))
         })
         .collect::<Result<Vec<_>>>()?;

@@ -1,20 +1,91 @@
 //! Cutting one sampler's profile into the part that belongs to one profiling session.
 //!
 //! Several sessions share one V8 sampler per thread; each session keeps only the samples
-//! taken inside its own `[t0, t1]` (µs, inclusive). Nodes whose subtree holds no kept
-//! sample are dropped so the result is as small as a profile recorded for that window.
+//! taken inside its own `[t0, t1]` (µs, inclusive) and, in a worker shared by several
+//! sessions, only those taken while the worker ran that session's tasks (its spans).
+//! Nodes whose subtree holds no kept sample are dropped so the result is as small as a
+//! profile recorded for that window.
 
 use super::profile::{Node, Profile};
+
+/// Time spans (µs, inclusive) sorted and merged, for fast membership tests.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Spans(Vec<(i64, i64)>);
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SpansError(pub String);
+
+impl std::fmt::Display for SpansError {
+  fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+    f.write_str(&self.0)
+  }
+}
+
+impl std::error::Error for SpansError {}
+
+impl Spans {
+  /// From flat `[start0, end0, start1, end1, ...]` µs pairs, in any order.
+  pub fn from_flat(flat: &[f64]) -> Result<Spans, SpansError> {
+    if !flat.len().is_multiple_of(2) {
+      return Err(SpansError(format!(
+        "spans must be [start, end] pairs (an even count of numbers), got {} numbers",
+        flat.len()
+      )));
+    }
+    let mut v = Vec::with_capacity(flat.len() / 2);
+    for (k, p) in flat.chunks_exact(2).enumerate() {
+      let (s, e) = (p[0], p[1]);
+      if !s.is_finite() || !e.is_finite() || e < s {
+        return Err(SpansError(format!(
+          "span {k} must be finite µs with end >= start, got [{s}, {e}]"
+        )));
+      }
+      v.push((s.floor() as i64, e.ceil() as i64));
+    }
+    v.sort_unstable();
+    let mut merged: Vec<(i64, i64)> = Vec::with_capacity(v.len());
+    for (s, e) in v {
+      match merged.last_mut() {
+        Some(last) if s <= last.1 => last.1 = last.1.max(e),
+        _ => merged.push((s, e)),
+      }
+    }
+    Ok(Spans(merged))
+  }
+
+  pub fn contains(&self, t: i64) -> bool {
+    // The last span starting at or before t is the only one that can hold it.
+    let k = self.0.partition_point(|&(s, _)| s <= t);
+    k > 0 && t <= self.0[k - 1].1
+  }
+
+  pub fn len(&self) -> usize {
+    self.0.len()
+  }
+
+  pub fn is_empty(&self) -> bool {
+    self.0.is_empty()
+  }
+}
 
 impl Profile {
   /// The samples taken within `[t0, t1]`, with the tree pruned to what they reach.
   /// `positionTicks` are per-profile aggregates that cannot be split by time, so they are
   /// dropped unless the window covers every sample.
   pub fn window(&self, t0: i64, t1: i64) -> Profile {
+    self.retain(t0, t1, |_| true)
+  }
+
+  /// `window`, further limited to the samples inside `spans`.
+  pub fn window_spans(&self, t0: i64, t1: i64, spans: &Spans) -> Profile {
+    self.retain(t0, t1, |t| spans.contains(t))
+  }
+
+  fn retain(&self, t0: i64, t1: i64, also: impl Fn(i64) -> bool) -> Profile {
     let keep_sample: Vec<bool> = self
       .timestamps
       .iter()
-      .map(|&t| t >= t0 && t <= t1)
+      .map(|&t| t >= t0 && t <= t1 && also(t))
       .collect();
     let whole = keep_sample.iter().all(|&k| k);
 
@@ -95,6 +166,7 @@ impl Profile {
 
 #[cfg(test)]
 mod tests {
+  use super::Spans;
   use crate::core::profile::Profile;
 
   fn profile() -> Profile {
@@ -161,5 +233,30 @@ mod tests {
       .map(|c| p.window(c[0] + 1, c[1]).samples.len())
       .sum();
     assert_eq!(total, p.samples.len());
+  }
+
+  #[test]
+  fn spans_keep_only_their_samples() {
+    let p = profile();
+    // Unsorted, overlapping and touching spans are normalised.
+    let spans = Spans::from_flat(&[1350.0, 1450.0, 1090.0, 1110.0, 1100.0, 1105.0]).unwrap();
+    assert_eq!(spans.len(), 2);
+    let w = p.window_spans(i64::MIN, i64::MAX, &spans);
+    assert_eq!(w.timestamps, vec![1100, 1400]);
+    assert_eq!(names(&w), vec!["(root)", "a", "(idle)"]);
+    // The window still applies on top of the spans.
+    let w = p.window_spans(1200, 2000, &spans);
+    assert_eq!(w.timestamps, vec![1400]);
+    let none = p.window_spans(i64::MIN, i64::MAX, &Spans::from_flat(&[]).unwrap());
+    assert!(none.samples.is_empty());
+  }
+
+  #[test]
+  fn bad_spans_are_named() {
+    let odd = Spans::from_flat(&[1.0, 2.0, 3.0]).unwrap_err();
+    assert!(odd.0.contains("even count"), "{}", odd.0);
+    let back = Spans::from_flat(&[1.0, 2.0, 5.0, 4.0]).unwrap_err();
+    assert!(back.0.contains("span 1"), "{}", back.0);
+    assert!(Spans::from_flat(&[f64::NAN, 1.0]).is_err());
   }
 }
