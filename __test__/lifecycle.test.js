@@ -119,7 +119,7 @@ test('(3) the worker stops when the profile stops; terminate() while profiling k
   })
 })
 
-test('(4) overlapping profiles in one worker each keep only their own window', async () => {
+test('(4) overlapping profiles in one pooled worker each keep only their own tasks', async () => {
   const w = new Worker(WORK)
   try {
     const ctxA = context('A')
@@ -127,7 +127,10 @@ test('(4) overlapping profiles in one worker each keep only their own window', a
     const a = ctxA(() => startProfile({ mainThread: false, name: 'A' }))
     assert.deepEqual((await ctxA(() => ask(w, { fn: 'taskA', ms: 150 }))).active, [a.id])
     const b = ctxB(() => startProfile({ mainThread: false, name: 'B' }))
-    assert.deepEqual((await ctxB(() => ask(w, { fn: 'taskB', ms: 150 }))).active, [a.id, b.id])
+    // A is still active in the worker, but this task is B's alone.
+    assert.deepEqual((await ctxB(() => ask(w, { fn: 'taskB', ms: 150 }))).active, [b.id])
+    // Work sent from outside both profiles belongs to neither.
+    assert.deepEqual((await ask(w, { fn: 'startupWork', ms: 150 })).active, [])
     const reportA = await within(a.stop(), 'A.stop()')
     assert.deepEqual((await ctxB(() => ask(w, { fn: 'taskC', ms: 150 }))).active, [b.id])
     const reportB = await within(b.stop(), 'B.stop()')
@@ -135,11 +138,16 @@ test('(4) overlapping profiles in one worker each keep only their own window', a
     const inA = threadOf(reportA, w.threadId).profile
     const inB = threadOf(reportB, w.threadId).profile
     assert.ok(samplesUnder(inA, 'taskA') > 0, 'A has taskA')
-    assert.ok(samplesUnder(inA, 'taskB') > 0, 'A has taskB')
+    assert.equal(samplesUnder(inA, 'taskB'), 0, 'A has no taskB (B sent it)')
     assert.equal(samplesUnder(inA, 'taskC'), 0, 'A has no taskC')
     assert.equal(samplesUnder(inB, 'taskA'), 0, 'B has no taskA')
     assert.ok(samplesUnder(inB, 'taskB') > 0, 'B has taskB')
     assert.ok(samplesUnder(inB, 'taskC') > 0, 'B has taskC')
+    for (const [name, p] of [
+      ['A', inA],
+      ['B', inB],
+    ])
+      assert.equal(samplesUnder(p, 'startupWork'), 0, `${name} has none of the unprofiled task`)
   } finally {
     await terminateAll(w)
   }

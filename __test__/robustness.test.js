@@ -455,15 +455,17 @@ test('20 profiles over 3 shared workers, stopped all at once', async () => {
     for (const w of workers) ctx(() => w.postMessage({ fn: 'taskA', ms: 1 }))
   const replies = (n) => (s) => s.messages.length >= n && s.messages
   const first = await Promise.all(seen.map((s) => s.waitFor(replies(20), '20 replies')))
+  // Each task ran for the profile that sent it, in the order sent.
   for (const messages of first) {
     assert.deepEqual(
-      messages.at(-1).active,
-      profiles.map((p) => p.id),
+      messages.map((m) => m.active),
+      profiles.map((p) => [p.id]),
     )
   }
-  // Work that every profile's window covers.
-  for (const w of workers) w.postMessage({ fn: 'taskB', ms: 100 })
-  await Promise.all(seen.map((s) => s.waitFor(replies(21), 'the taskB reply')))
+  // Work for every profile, each sending its own.
+  for (const ctx of contexts)
+    for (const w of workers) ctx(() => w.postMessage({ fn: 'taskB', ms: 5 }))
+  await Promise.all(seen.map((s) => s.waitFor(replies(40), 'the taskB replies')))
 
   const reports = await within(Promise.all(profiles.map((p) => p.stop())), '20 x stop()')
   for (const [i, report] of reports.entries()) {

@@ -21,13 +21,20 @@ module.exports = {
     mainThread: true,
     stopTimeoutMs: 2000,
   }),
-  // APM port messages. Parent → child: start, stop, stop-all. Child → parent (relayed
-  // upward unchanged through intermediate workers): chunk, effects, error, exit;
-  // and to the direct parent only: stopped, stopped-all.
+  // APM port messages. Parent → child: start, stop, stop-all, task, untag. Child →
+  // parent (relayed upward unchanged through intermediate workers): chunk, effects,
+  // error, exit; and to the direct parent only: stopped, stopped-all, port-gone.
   MSG: Object.freeze({
     START: 'start',
     STOP: 'stop',
     STOP_ALL: 'stop-all',
+    // Announces one user message on a watched channel: its key, its sequence number on
+    // that channel, the profiles of the context that sent it, and the ports it carries.
+    TASK: 'task',
+    // The announced message was never sent (postMessage threw).
+    UNTAG: 'untag',
+    // A watched port left the worker (transferred onward): stop announcing its messages.
+    PORT_GONE: 'port-gone',
     CHUNK: 'chunk',
     EFFECTS: 'effects',
     ERROR: 'error',

@@ -18,15 +18,24 @@ const hub = {
   // Main thread: every session not yet finished, by id. Worker: the active local sessions.
   sessions: new Map(),
   context,
+  // Worker: which profiles the running code works for (runtime/tasks.js).
+  tasks: null,
   sampler: new ThreadSampler(
-    (json, ids) =>
-      hub.deliver({ t: MSG.CHUNK, threadId: wt.threadId, threadName: hub.threadName, ids, json }),
+    (json, ids, spans) =>
+      hub.deliver({
+        t: MSG.CHUNK,
+        threadId: wt.threadId,
+        threadName: hub.threadName,
+        ids,
+        json,
+        ...(spans === undefined ? {} : { spans }),
+      }),
     { cutOnJoin: !wt.isMainThread },
   ),
 
   /** The sessions that work started now belongs to. */
   currentSessions() {
-    if (hub.upstream) return [...hub.sessions.values()]
+    if (hub.upstream) return hub.tasks.sessionsNow(hub.sessions)
     const store = context.getStore()
     return store ? store.filter((s) => s.state === 'active') : []
   },
@@ -45,7 +54,7 @@ const hub = {
     }
     switch (msg.t) {
       case MSG.CHUNK:
-        each(msg.ids, (s) => s.addChunk(msg.threadId, msg.threadName, msg.json))
+        each(msg.ids, (s) => s.addChunk(msg.threadId, msg.threadName, msg.json, msg.spans?.[s.id]))
         break
       case MSG.EFFECTS:
         each([msg.id], (s) => s.setEffects(msg.threadId, msg.threadName, msg.effects))

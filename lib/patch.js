@@ -1,16 +1,28 @@
 'use strict'
-// Replacing worker_threads.Worker (idempotent, reversible), for CommonJS and ESM alike.
+// Replacing worker_threads.Worker (idempotent, reversible), for CommonJS and ESM alike,
+// with MessageChannel and MessagePort#postMessage so that work sent to a worker over a
+// transferred port counts too (see channels.js).
 
 const wt = require('node:worker_threads')
 const { syncBuiltinESMExports } = require('node:module')
 const { makeProfiledWorker, kIsProfiledWorker } = require('./profiled-worker')
+const channels = require('./channels')
 
 let original = null
 
 function patch() {
   if (wt.Worker[kIsProfiledWorker]) return wt.Worker
-  original = wt.Worker
-  wt.Worker = makeProfiledWorker(original, wt.MessageChannel)
+  original = {
+    Worker: wt.Worker,
+    MessageChannel: wt.MessageChannel,
+    globalMessageChannel: globalThis.MessageChannel,
+    postMessage: wt.MessagePort.prototype.postMessage,
+  }
+  wt.Worker = makeProfiledWorker(original.Worker, original.MessageChannel)
+  wt.MessageChannel = channels.makeMessageChannel(original.MessageChannel)
+  if (globalThis.MessageChannel === original.MessageChannel)
+    globalThis.MessageChannel = wt.MessageChannel
+  wt.MessagePort.prototype.postMessage = channels.postMessage
   // ESM `import { Worker } from 'node:worker_threads'` reads a snapshot; refresh it.
   syncBuiltinESMExports()
   return wt.Worker
@@ -18,7 +30,13 @@ function patch() {
 
 function unpatch() {
   if (!original) return
-  wt.Worker = original
+  // Restore only what is still ours: a later replacement by someone else stays.
+  if (globalThis.MessageChannel === wt.MessageChannel)
+    globalThis.MessageChannel = original.globalMessageChannel
+  wt.Worker = original.Worker
+  wt.MessageChannel = original.MessageChannel
+  if (wt.MessagePort.prototype.postMessage === channels.postMessage)
+    wt.MessagePort.prototype.postMessage = original.postMessage
   original = null
   syncBuiltinESMExports()
 }

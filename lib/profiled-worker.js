@@ -6,6 +6,7 @@ const hub = require('./hub')
 const { ENVELOPE, RUNTIME_PATH, MSG, kLink } = require('./constants')
 const errors = require('./errors')
 const busy = require('./busy')
+const channels = require('./channels')
 const { post } = require('./intrinsics')
 
 const kIsProfiledWorker = Symbol.for('profiled-worker.class')
@@ -13,9 +14,12 @@ const kIsProfiledWorker = Symbol.for('profiled-worker.class')
 // after this long is assumed busy in synchronous code and is reached through an interrupt.
 const BUSY_GRACE_MS = 40
 
-function startMessage(s) {
+// `owner`: the worker was created inside the profile, so its work that no message
+// caused (startup, top-level code, its own timers) is the profile's too.
+function startMessage(s, owner) {
   return {
     t: MSG.START,
+    owner,
     id: s.id,
     asyncId: s.asyncId,
     startNs: s.startNs,
@@ -37,24 +41,41 @@ const links = new Map()
 
 /** The main-side end of one worker's APM channel. */
 class WorkerLink {
-  constructor(port, threadId, name) {
+  constructor(port) {
     this.port = port
-    this.threadId = threadId
-    this.name = name
+    this.worker = null
+    this.threadId = 0
+    this.name = ''
     this.sessions = new Map() // id → session this worker is profiling for
-    this.closed = false
-    this.crashed = false
+    // Closed until open(): the Worker may still fail to construct.
+    this.closed = true
     this.waits = new Set() // { match(msg), done(result) }
     this.rejected = 0
-    links.set(threadId, this)
-    port.on('message', (msg) => this.onMessage(msg))
-    port.once('close', () => this.onClose())
+    // Channels into the worker (see channels.js): key 0 is the worker's own postMessage;
+    // transferred ports get 1, 2, ...; `gone` lists those that left the worker again.
+    this.route0 = { link: this, key: 0, seq: 0 }
+    this.nextKey = 1
+    this.gone = new Set()
+  }
+
+  open(worker, name) {
+    this.worker = worker
+    this.threadId = worker.threadId
+    this.name = name
+    this.closed = false
+    links.set(this.threadId, this)
+    this.port.on('message', (msg) => this.onMessage(msg))
+    this.port.once('close', () => this.onClose())
     // Our channel must never keep the process (or the worker) alive.
-    port.unref()
+    this.port.unref()
   }
 
   onMessage(msg) {
     if (msg === null || typeof msg !== 'object') return
+    if (msg.t === MSG.PORT_GONE) {
+      if (Number.isSafeInteger(msg.k) && msg.k > 0) this.gone.add(msg.k)
+      return
+    }
     if (msg.t === MSG.STOPPED || msg.t === MSG.STOPPED_ALL) {
       for (const w of [...this.waits]) if (w.match(msg)) w.done({ timedOut: msg.timedOut ?? [] })
       return
@@ -116,12 +137,13 @@ class WorkerLink {
     })
   }
 
-  startFor(worker, sessions) {
+  /** Profile the worker for `sessions` from now on (before the message that involves it). */
+  startFor(sessions) {
     if (this.closed) return
     for (const s of sessions) {
       if (this.sessions.has(s.id)) continue
-      post(this.port, startMessage(s))
-      s.attach(worker)
+      post(this.port, startMessage(s, false))
+      s.attach(this.worker)
     }
   }
 
@@ -205,14 +227,20 @@ function makeProfiledWorker(Worker, MessageChannel) {
         return
       }
       const { port1, port2 } = new MessageChannel()
+      const link = new WorkerLink(port1)
       const sessions = hub.currentSessions()
       const execArgv = opts.execArgv ?? process.execArgv
+      // Ports handed over in workerData: their other ends become routes into this worker.
+      const ports = Array.isArray(opts.transferList)
+        ? channels.adopt(link, opts.workerData, opts.transferList)
+        : null
       const envelope = {
         [ENVELOPE]: {
           port: port2,
           execArgv: [...execArgv],
           threadName: typeof opts.name === 'string' ? opts.name : '',
-          start: sessions.map(startMessage),
+          start: sessions.map((s) => startMessage(s, true)),
+          ports: ports === null ? [] : ports.map((p) => [p.path, p.key]),
         },
         workerData: opts.workerData,
       }
@@ -231,19 +259,18 @@ function makeProfiledWorker(Worker, MessageChannel) {
         const invalid = invalidFlags(err.message)
         super(filename, withRuntime(execArgv.filter((f) => !invalid.has(f))))
       }
-      this[kLink] = new WorkerLink(
-        port1,
-        this.threadId,
-        envelope[ENVELOPE].threadName || `worker ${this.threadId}`,
-      )
+      this[kLink] = link
+      link.open(this, envelope[ENVELOPE].threadName || `worker ${this.threadId}`)
       for (const s of sessions) s.attach(this)
     }
 
     postMessage(...args) {
-      // Synchronous and before the user's message: the runtime drains our port before it
-      // dispatches the user's message, so the start is in force when the handler runs.
-      this[kLink]?.startFor(this, hub.currentSessions())
-      return super.postMessage(...args)
+      const link = this[kLink]
+      if (link === undefined) return super.postMessage(...args)
+      // Synchronous, and the announcement goes ahead of the user's message: the runtime
+      // drains our port before it dispatches the user's message, so a start is in force
+      // and the task's profiles are known when the handler runs.
+      return channels.sendOn(link.route0, args[0], args[1], () => super.postMessage(...args))
     }
 
     emit(event, ...args) {

@@ -24,6 +24,8 @@ class ThreadSampler {
     this.intervalUs = 0
     this.running = false
     this.errors = 0
+    // Worker: the TaskTracker whose spans go with each chunk (see runtime/tasks.js).
+    this.tracker = null
   }
 
   // A same-thread session answers synchronously, except while another inspector client
@@ -90,11 +92,12 @@ class ThreadSampler {
     if (!this.running) return settledPromise()
     this.running = false
     const ids = [...this.active.keys()]
+    const spans = this.tracker?.take(ids)
     let resolve
     const delivered = new Promise((r) => (resolve = r))
     delivered.settled = false
     this.call('Profiler.stop', undefined, (err, res) => {
-      if (!err && res && res.profile) this.onChunk(JSON.stringify(res.profile), ids)
+      if (!err && res && res.profile) this.onChunk(JSON.stringify(res.profile), ids, spans)
       delivered.settled = true
       resolve()
     })

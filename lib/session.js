@@ -32,11 +32,18 @@ const emptyProfile = (t0, t1) =>
     }),
   )
 
-/** Chunks of one thread → one profile of the window [t0, t1], built off the JS thread. */
-function assemble(chunks, t0, t1) {
-  return chunks.length === 0
-    ? emptyProfile(t0, t1)
-    : native.CpuProfile.assembleAsync(chunks, t0, t1)
+/**
+ * Chunks of one thread → one profile of the window [t0, t1], limited to the thread's
+ * spans for the session when it sent any (a worker), built off the JS thread.
+ */
+function assemble(chunks, t0, t1, spans) {
+  if (chunks.length === 0) return emptyProfile(t0, t1)
+  return native.CpuProfile.assembleAsync(
+    chunks,
+    t0,
+    t1,
+    spans === null ? undefined : Float64Array.from(spans),
+  )
 }
 
 // Routing key of a session: unique for the process, unlike async ids, which a context
@@ -70,7 +77,16 @@ class ProfileSession {
   thread(threadId, name) {
     let t = this.threads.get(threadId)
     if (!t) {
-      t = { threadId, name, chunks: [], effects: null, errors: [], exitCode: null, timedOut: false }
+      t = {
+        threadId,
+        name,
+        chunks: [],
+        spans: null,
+        effects: null,
+        errors: [],
+        exitCode: null,
+        timedOut: false,
+      }
       this.threads.set(threadId, t)
     } else if (name && !t.name) {
       t.name = name
@@ -85,8 +101,13 @@ class ProfileSession {
     this.thread(link.threadId, link.name)
   }
 
-  addChunk(threadId, name, json) {
-    this.thread(threadId, name).chunks.push(json)
+  addChunk(threadId, name, json, spans) {
+    const t = this.thread(threadId, name)
+    t.chunks.push(json)
+    if (Array.isArray(spans) && spans.every(Number.isFinite)) {
+      t.spans ??= []
+      for (const v of spans) t.spans.push(v)
+    }
   }
 
   setEffects(threadId, name, text) {
@@ -142,7 +163,7 @@ class ProfileSession {
               ? 'timeout'
               : 'ok',
         exitCode: t.exitCode,
-        profile: await assemble(t.chunks, this.t0, t1),
+        profile: await assemble(t.chunks, this.t0, t1, t.spans),
         effects: { ...(t.effects ?? {}), errors: t.errors },
       })),
     )

@@ -7,7 +7,8 @@
 const wt = require('node:worker_threads')
 const { performance } = require('node:perf_hooks')
 const { ENVELOPE, HYBRID_DISPATCH, INTERRUPT, MSG, kLink } = require('../constants')
-const { post, receiveMessageOnPort } = require('../intrinsics')
+const { post, receiveMessageOnPort: receive, MessagePort } = require('../intrinsics')
+const { TaskTracker } = require('./tasks')
 
 function boot() {
   if (wt.isMainThread) return
@@ -17,7 +18,6 @@ function boot() {
 
   wt.workerData = data.workerData
   process.execArgv = env.execArgv
-  require('node:module').syncBuiltinESMExports()
 
   const hub = require('../hub')
   const { serialize } = require('../json')
@@ -27,11 +27,19 @@ function boot() {
   const stats = { ignored: 0, failed: 0 }
 
   let native // loaded on the first profile: until then a worker pays nothing
-  const cpuNow = () => (native ??= require('../native')).threadCpuTime()
+  const cpuNs = () => Number((native ??= require('../native')).threadCpuTime())
+
+  // Which profiles the running code works for (see tasks.js).
+  const tasks = new TaskTracker(cpuNs)
+  hub.tasks = tasks
+  hub.sampler.tracker = tasks
+  tasks.watch(wt.parentPort, 0)
+  tasks.watchCarried(wt.workerData, Array.isArray(env.ports) ? env.ports : [])
 
   class LocalSession {
     constructor(msg) {
       this.id = msg.id
+      this.owner = msg.owner !== false
       this.asyncId = msg.asyncId
       this.startNs = msg.startNs
       this.name = msg.name
@@ -40,8 +48,7 @@ function boot() {
       this.state = 'active'
       this.workers = new Set()
       this.custom = []
-      this.cpu0 = cpuNow()
-      this.wall0 = process.hrtime.bigint()
+      this.usage = null // { cpuNs, wallUs } on this thread, once it ended here
       this.elu0 = performance.eventLoopUtilization()
     }
     attach(worker) {
@@ -51,10 +58,13 @@ function boot() {
     thread() {
       return { timedOut: false } // nested timeouts are reported upward in STOPPED
     }
+    // CPU and wall time count only while the thread worked for this profile: all of it
+    // for a worker created inside the profile, its tasks' time for a pooled worker.
     effects(exitCode) {
+      const usage = this.usage ?? { cpuNs: 0, wallUs: 0 }
       return serialize({
-        cpuTimeNs: cpuNow() - this.cpu0,
-        wallTimeNs: process.hrtime.bigint() - this.wall0,
+        cpuTimeNs: BigInt(Math.max(0, Math.round(usage.cpuNs))),
+        wallTimeNs: BigInt(Math.max(0, Math.round(usage.wallUs * 1000))),
         eventLoopUtilization: performance.eventLoopUtilization(this.elu0),
         custom: this.custom,
         ...(exitCode === undefined ? {} : { exitCode }),
@@ -77,7 +87,9 @@ function boot() {
   function start(msg) {
     exclusive(() => {
       if (hub.sessions.has(msg.id)) return
-      hub.sessions.set(msg.id, new LocalSession(msg))
+      const s = new LocalSession(msg)
+      tasks.join(s.id, s.owner, s.intervalUs)
+      hub.sessions.set(msg.id, s)
       hub.sampler.add(msg.id, msg.intervalUs)
       if (hub.sessions.size === 1) process.on('exit', onExit)
     })
@@ -101,6 +113,7 @@ function boot() {
       s.state = 'stopped'
       hub.sessions.delete(id)
       s.delivered = hub.sampler.remove(id)
+      s.usage = tasks.leave(id)
       if (hub.sessions.size === 0) process.off('exit', onExit)
       sendEffects(s)
       return s
@@ -169,13 +182,27 @@ function boot() {
     // Synchronous: the thread is going away. Data posted now still reaches the parent.
     exclusive(() => {
       hub.sampler.removeAll()
-      for (const s of hub.sessions.values()) sendEffects(s, code)
+      for (const s of hub.sessions.values()) {
+        s.usage = tasks.leave(s.id)
+        sendEffects(s, code)
+      }
       hub.sessions.clear()
     })
   }
 
   const countFailure = () => stats.failed++
   const isId = (v) => Number.isSafeInteger(v) && v > 0
+  const isKey = (v) => Number.isSafeInteger(v) && v >= 0
+  const isPath = (p) =>
+    Array.isArray(p) && p.every((k) => typeof k === 'string' || Number.isSafeInteger(k))
+  const isTask = (msg) =>
+    isKey(msg.k) &&
+    isId(msg.n) &&
+    Array.isArray(msg.ids) &&
+    msg.ids.every(isId) &&
+    (msg.ports === undefined ||
+      (Array.isArray(msg.ports) &&
+        msg.ports.every((p) => Array.isArray(p) && isPath(p[0]) && isId(p[1]))))
 
   // Nothing here may throw into the worker: malformed input is counted and ignored.
   function handle(msg) {
@@ -201,6 +228,14 @@ function boot() {
             countFailure,
           )
           break
+        case MSG.TASK:
+          if (!isTask(msg)) return void stats.ignored++
+          tasks.announce(msg)
+          break
+        case MSG.UNTAG:
+          if (!isKey(msg.k) || !isId(msg.n)) return void stats.ignored++
+          tasks.withdraw(msg.k, msg.n)
+          break
         case MSG.STOP_ALL:
           Promise.all([...hub.sessions.keys()].map(stop)).then(
             (t) => post(port, { t: MSG.STOPPED_ALL, timedOut: t.flat() }),
@@ -217,27 +252,55 @@ function boot() {
 
   function drain() {
     let m
-    while ((m = receiveMessageOnPort(port))) handle(m.message)
+    while ((m = receive(port))) handle(m.message)
   }
 
   port.on('message', handle)
   port.unref()
 
-  // Before the user's 'message' listeners see a message, apply every start the parent
-  // sent ahead of it (it was enqueued first, so it is already waiting on our port).
-  const parentPort = wt.parentPort
-  const dispatch = parentPort && parentPort[HYBRID_DISPATCH]
+  // Before the user's listeners see a message on any port, apply everything the parent
+  // sent ahead of it on our port (it was enqueued first, so it is already waiting there):
+  // starts, and the announcement that says which profiles the message works for.
+  // The context a message's handler runs in (see tasks.js). Never throws into user code.
+  function beforeDelivery(p, data, drained) {
+    try {
+      if (!drained) drain()
+      return tasks.contextOf(p, data)
+    } catch {
+      stats.failed++
+      return undefined
+    }
+  }
+
+  const dispatch = MessagePort.prototype[HYBRID_DISPATCH]
   if (typeof dispatch === 'function') {
-    Object.defineProperty(parentPort, HYBRID_DISPATCH, {
+    Object.defineProperty(MessagePort.prototype, HYBRID_DISPATCH, {
       configurable: true,
       writable: true,
       enumerable: false,
-      value: function (...args) {
-        drain()
-        return dispatch.apply(this, args)
+      value: function (data) {
+        if (this === port) return Reflect.apply(dispatch, this, arguments)
+        const context = beforeDelivery(this, data)
+        if (context === undefined || !tasks.recording)
+          return Reflect.apply(dispatch, this, arguments)
+        const args = arguments
+        return tasks.run(context, () => Reflect.apply(dispatch, this, args))
       },
     })
   }
+  // Pools read tasks synchronously too (Piscina and tinypool, after Atomics.wait).
+  wt.receiveMessageOnPort = function receiveMessageOnPort(p) {
+    if (p === port) return receive(p)
+    drain()
+    const entry = receive(p)
+    if (entry !== undefined) tasks.received(beforeDelivery(p, entry.message, true))
+    return entry
+  }
+  require('node:module').syncBuiltinESMExports()
+  // A watched port sent onward is no longer read here: stop the parent announcing it.
+  require('../channels').setTransferOutHook((transfer) => {
+    for (const k of tasks.release(transfer)) post(port, { t: MSG.PORT_GONE, k })
+  })
 
   for (const msg of env.start) start(msg)
 

@@ -1,0 +1,177 @@
+'use strict'
+// Work sent to a worker over a MessagePort counts like work sent with worker.postMessage.
+//
+// Pools (Piscina, tinypool) transfer one end of a MessageChannel into each worker and
+// send every task through the other end, so watching Worker#postMessage alone sees none
+// of them. While patched, every MessageChannel records its two ends; when one end is
+// transferred into a ProfiledWorker (in workerData, with worker.postMessage, or through
+// a port that already leads into it), the end this thread keeps becomes a *route* into
+// that worker with its own key. A send on a route (or on the worker itself, key 0) is
+// announced on the worker's APM port first: key, sequence number on that channel, the
+// profiles of the sending context, and the paths of any ports it carries. The worker's
+// runtime matches the announcement to the message when it dispatches it (see
+// runtime/tasks.js), so the user's message itself is never touched, delayed or reordered.
+
+const { MSG } = require('./constants')
+const hub = require('./hub')
+const intrinsics = require('./intrinsics')
+
+const { post, postMessage: originalPostMessage, MessagePort } = intrinsics
+
+// Each end of every MessageChannel created while patched → the other end.
+const siblings = new WeakMap()
+// A port whose other end lives in a ProfiledWorker → { link, key, seq }.
+const routes = new WeakMap()
+
+// Set by the queue integration (lib/queue.js): the profiles a queued task was submitted
+// from, for the next send only.
+let pending = null
+
+function takePending() {
+  const p = pending
+  pending = null
+  return p
+}
+
+/** For the next send in this synchronous turn: the profiles that submitted it. */
+function sendNextFor(sessions) {
+  pending = sessions
+  queueMicrotask(() => {
+    if (pending === sessions) pending = null
+  })
+}
+
+function transferListOf(arg) {
+  if (Array.isArray(arg)) return arg
+  if (arg instanceof Set) return [...arg]
+  if (arg !== null && typeof arg === 'object' && Array.isArray(arg.transfer)) return arg.transfer
+  return null
+}
+
+const WALK_BUDGET = 10_000
+
+// Where `port` sits in `value`, as the property path the receiver follows in its copy.
+// Structured clone keeps own enumerable properties and their order, so the same path
+// leads to the received port. Maps, Sets and deep or huge values are not searched: a
+// port there is delivered but not watched.
+function pathTo(value, port) {
+  if (value === port) return []
+  const seen = new Set()
+  const stack = [[value, []]]
+  let budget = WALK_BUDGET
+  while (stack.length > 0 && budget-- > 0) {
+    const [v, path] = stack.pop()
+    if (v === null || typeof v !== 'object' || seen.has(v) || path.length > 16) continue
+    if (v instanceof MessagePort || ArrayBuffer.isView(v) || v instanceof ArrayBuffer) continue
+    if (v instanceof Map || v instanceof Set) continue
+    seen.add(v)
+    const keys = Array.isArray(v) ? v.keys() : Object.keys(v)
+    for (const k of keys) {
+      let child
+      try {
+        child = v[k]
+      } catch {
+        continue
+      }
+      const at = [...path, k]
+      if (child === port) return at
+      if (child !== null && typeof child === 'object') stack.push([child, at])
+    }
+  }
+  return null
+}
+
+/**
+ * Ports in `transfer` whose other end this thread holds become routes into `link`'s
+ * worker. Returns [{ path, key, end }] for the announcement, or null.
+ */
+function adopt(link, value, transfer) {
+  let found = null
+  for (const item of transfer) {
+    const end = siblings.get(item)
+    if (end === undefined) continue
+    // The transferred port is no longer ours to send on.
+    routes.delete(item)
+    const path = pathTo(value, item)
+    if (path === null) continue
+    const key = link.nextKey++
+    routes.set(end, { link, key, seq: 0 })
+    ;(found ??= []).push({ path, key, end })
+  }
+  return found
+}
+
+/** Ports leaving this thread: set by the worker runtime to drop what it watches. */
+let onTransferOut = null
+
+function setTransferOutHook(fn) {
+  onTransferOut = fn
+}
+
+/**
+ * Send one user message on a channel into a ProfiledWorker: announce it, then `send()`
+ * it. `route` is { link, key, seq }; `value` and `transferArg` are the user's arguments.
+ */
+function sendOn(route, value, transferArg, send) {
+  const link = route.link
+  if (link.closed) return send()
+  const transfer = transferListOf(transferArg)
+  const sessions = (takePending() ?? hub.currentSessions()).filter((s) => s.state === 'active')
+  link.startFor(sessions)
+  const ports = transfer === null ? null : adopt(link, value, transfer)
+  const n = route.seq + 1
+  // Nothing to say when no profile is involved: the worker counts the message and knows
+  // that an unannounced one came from outside every profile.
+  const announce = sessions.length > 0 || link.sessions.size > 0 || ports !== null
+  if (announce) {
+    const tag = { t: MSG.TASK, k: route.key, n, ids: sessions.map((s) => s.id) }
+    if (ports !== null) tag.ports = ports.map((p) => [p.path, p.key])
+    post(link.port, tag)
+  }
+  try {
+    const result = send()
+    route.seq = n
+    return result
+  } catch (err) {
+    if (announce) post(link.port, { t: MSG.UNTAG, k: route.key, n })
+    if (ports !== null) for (const p of ports) routes.delete(p.end)
+    throw err
+  }
+}
+
+// MessagePort.prototype.postMessage while patched. Worker#postMessage ends here too.
+function postMessage(value, transferList) {
+  if (onTransferOut !== null && transferList !== undefined) {
+    const transfer = transferListOf(transferList)
+    if (transfer !== null) onTransferOut(transfer)
+  }
+  const route = routes.get(this)
+  if (route === undefined || route.link.gone.has(route.key)) {
+    return Reflect.apply(originalPostMessage, this, arguments)
+  }
+  const args = arguments
+  return sendOn(route, value, transferList, () => Reflect.apply(originalPostMessage, this, args))
+}
+Object.defineProperty(postMessage, 'length', { value: originalPostMessage.length })
+
+function makeMessageChannel(Original) {
+  class MessageChannel extends Original {
+    constructor() {
+      super()
+      siblings.set(this.port1, this.port2)
+      siblings.set(this.port2, this.port1)
+    }
+  }
+  Object.defineProperty(MessageChannel, 'name', { value: Original.name })
+  return MessageChannel
+}
+
+module.exports = {
+  sendOn,
+  adopt,
+  postMessage,
+  makeMessageChannel,
+  sendNextFor,
+  setTransferOutHook,
+  transferListOf,
+}

@@ -1,0 +1,299 @@
+'use strict'
+// In a profiled worker: which profiles the code running right now works for, and the
+// times it switched, so that a worker shared by several profiles gives each one only the
+// samples taken while it ran that profile's tasks.
+//
+// A task is a message the parent announced (channels.js): the announcement names the
+// channel, the message's number on it, and the sending context's profiles. When the
+// message is dispatched here, its profiles become the current context; async work it
+// starts inherits that context (an async hook copies it onto each new async resource and
+// restores it around each callback), like AsyncLocalStorage. Every switch is marked with
+// the time (the clock of V8's sample timestamps) and the thread's CPU clock; at each
+// sampler cut the marks become per-profile spans, CPU time and wall time.
+
+const { createHook, executionAsyncResource } = require('node:async_hooks')
+const { performance } = require('node:perf_hooks')
+const { MessagePort } = require('node:worker_threads')
+
+// Work no message caused: startup, top-level code, timers it set. It counts for the
+// profiles the worker was created in ("owners").
+const ROOT = null
+// A message announced as sent from outside every profile.
+const NONE = Object.freeze({ ids: Object.freeze([]) })
+
+const kContext = Symbol('profiled-worker.context')
+// Announcements kept per channel while their messages wait to be dispatched. A channel
+// that is never read (a port the user keeps closed) must not grow without bound; the
+// oldest are dropped, and their messages count as unannounced.
+const MAX_PENDING_PER_CHANNEL = 4096
+// Marks are folded into spans once there are this many.
+const FOLD_AT = 8192
+
+// performance.now() is cheap; its origin is fixed, so one offset converts it to the
+// process.hrtime clock in µs, which is the clock of V8's sample timestamps.
+const originUs = Number(process.hrtime.bigint()) / 1000 - performance.now() * 1000
+const nowUs = () => originUs + performance.now() * 1000
+
+class TaskTracker {
+  /** @param cpuNs () => this thread's CPU clock in ns, as a Number */
+  constructor(cpuNs) {
+    this.cpuNs = cpuNs
+    this.current = ROOT
+    // True while the running callback is the handler of a dispatched message (see run()).
+    this.inDispatch = false
+    this.stack = [] // [context, inDispatch] of each callback we are nested in
+    // Channels: port → key; per key, messages dispatched so far and waiting announcements.
+    this.keys = new WeakMap()
+    this.counts = new Map()
+    this.pending = new Map()
+    // Recording, while at least one profile is active here.
+    this.members = new Map() // id → { owner, intervalUs, spans, cpuNs, wallUs }
+    this.resolutionUs = 0
+    this.times = []
+    this.cpus = []
+    this.contexts = []
+    this.hook = createHook({
+      init: (asyncId, type, triggerAsyncId, resource) => this.onInit(resource),
+      before: () => this.onBefore(),
+      after: () => this.onAfter(),
+    })
+  }
+
+  get recording() {
+    return this.members.size > 0
+  }
+
+  // -- channels ---------------------------------------------------------------------
+
+  watch(port, key) {
+    if (port instanceof MessagePort) this.keys.set(port, key)
+  }
+
+  /** Ports the announcement says the message carries: [[path, key]] into `data`. */
+  watchCarried(data, ports) {
+    for (const [path, key] of ports) {
+      let v = data
+      for (const step of path) v = v !== null && typeof v === 'object' ? v[step] : undefined
+      this.watch(v, key)
+    }
+  }
+
+  announce(tag) {
+    let q = this.pending.get(tag.k)
+    if (q === undefined) this.pending.set(tag.k, (q = []))
+    q.push(tag)
+    if (q.length > MAX_PENDING_PER_CHANNEL) q.shift()
+  }
+
+  withdraw(k, n) {
+    const q = this.pending.get(k)
+    if (q === undefined) return
+    const i = q.findIndex((tag) => tag.n === n)
+    if (i >= 0) q.splice(i, 1)
+  }
+
+  /** Ports leaving this thread: their messages are no longer ours to count. Returns their keys. */
+  release(ports) {
+    const keys = []
+    for (const p of ports) {
+      const key = this.keys.get(p)
+      if (key === undefined) continue
+      this.keys.delete(p)
+      this.counts.delete(key)
+      this.pending.delete(key)
+      if (key !== 0) keys.push(key)
+    }
+    return keys
+  }
+
+  /**
+   * A message is being delivered on `port`. Returns the context its handler runs in, or
+   * undefined to leave the context as it is (the port is not a watched channel, or the
+   * message was not announced).
+   */
+  contextOf(port, data) {
+    const key = this.keys.get(port)
+    if (key === undefined) return undefined
+    const n = (this.counts.get(key) ?? 0) + 1
+    this.counts.set(key, n)
+    const q = this.pending.get(key)
+    let tag = null
+    if (q !== undefined) {
+      while (q.length > 0 && q[0].n < n) q.shift()
+      if (q.length > 0 && q[0].n === n) tag = q.shift()
+      if (q.length === 0) this.pending.delete(key)
+    }
+    // Unannounced: the parent had no profile involving this worker when it sent it. Its
+    // handler inherits the context it runs in.
+    if (tag === null) return undefined
+    if (tag.ports !== undefined) this.watchCarried(data, tag.ports)
+    return tag.ids.length > 0 ? { ids: tag.ids } : NONE
+  }
+
+  // -- context ----------------------------------------------------------------------
+
+  /** Run `fn` in `context` (a message's handler). */
+  run(context, fn) {
+    this.stack.push(this.current, this.inDispatch)
+    this.inDispatch = true
+    this.switchTo(context)
+    try {
+      return fn()
+    } finally {
+      this.onAfter()
+    }
+  }
+
+  /**
+   * A message read synchronously (receiveMessageOnPort). Pools read their next task this
+   * way once the last one is done, from that task's async continuation: the rest of that
+   * synchronous code works for the new task. A message handler that reads more messages
+   * is still handling the one it was called for.
+   */
+  received(context) {
+    if (context !== undefined && !this.inDispatch && this.members.size > 0) this.switchTo(context)
+  }
+
+  /** The local sessions the running code works for, from `sessions` (id → session). */
+  sessionsNow(sessions) {
+    const c = this.current
+    if (c === ROOT) return [...sessions.values()].filter((s) => s.owner)
+    const out = []
+    for (const id of c.ids) {
+      const s = sessions.get(id)
+      if (s !== undefined) out.push(s)
+    }
+    return out
+  }
+
+  // Async hooks never throw: an exception there is fatal to the thread.
+  onInit(resource) {
+    const c = this.current
+    if (c === ROOT || resource === null || typeof resource !== 'object') return
+    try {
+      resource[kContext] = c
+    } catch {
+      // a frozen resource keeps no context: its callbacks count as ROOT
+    }
+  }
+
+  onBefore() {
+    // An uncaught exception skips `after`; never let that grow the stack without bound.
+    if (this.stack.length > 20_000) this.stack.length = 0
+    this.stack.push(this.current, this.inDispatch)
+    this.inDispatch = false
+    let c = ROOT
+    try {
+      const r = executionAsyncResource()
+      if (r !== null && typeof r === 'object' && kContext in r) c = r[kContext]
+    } catch {
+      // ROOT
+    }
+    this.switchTo(c)
+  }
+
+  onAfter() {
+    if (this.stack.length >= 2) {
+      this.inDispatch = this.stack.pop()
+      this.switchTo(this.stack.pop())
+    } else {
+      this.inDispatch = false
+      this.switchTo(ROOT)
+    }
+  }
+
+  switchTo(context) {
+    if (context === this.current) return
+    this.current = context
+    if (this.members.size === 0) return
+    const t = nowUs()
+    const last = this.times.length - 1
+    // The context being left ran for less than the resolution: too short to be likely to
+    // hold a sample, and marking every such switch would let a chatty worker's marks
+    // grow fast. Its time goes to the context entered now.
+    if (last > 0 && t - this.times[last] < this.resolutionUs) {
+      this.contexts[last] = context
+      if (this.contexts[last - 1] === context) {
+        this.times.pop()
+        this.cpus.pop()
+        this.contexts.pop()
+      }
+      return
+    }
+    this.times.push(t)
+    this.cpus.push(this.cpuNs())
+    this.contexts.push(context)
+    if (this.times.length > FOLD_AT) this.fold()
+  }
+
+  // -- recording --------------------------------------------------------------------
+
+  /** A profile became active here. `owner`: the worker was created inside it. */
+  join(id, owner, intervalUs) {
+    if (this.members.size > 0) this.fold()
+    else this.restart()
+    this.members.set(id, { owner, intervalUs, spans: [], cpuNs: 0, wallUs: 0 })
+    this.resolutionUs = Math.min(...[...this.members.values()].map((m) => m.intervalUs)) / 4
+    if (this.members.size === 1) this.hook.enable()
+  }
+
+  /** A profile ended here: its CPU and wall time on this thread. */
+  leave(id) {
+    const m = this.members.get(id)
+    if (m === undefined) return null
+    this.fold()
+    this.members.delete(id)
+    if (this.members.size === 0) {
+      // With the hook off, callbacks that already began will not report their end.
+      this.hook.disable()
+      this.stack.length = 0
+      this.times.length = this.cpus.length = this.contexts.length = 0
+    }
+    return { cpuNs: m.cpuNs, wallUs: m.wallUs }
+  }
+
+  /** At a sampler cut: each of `ids`' spans since the last cut, as flat [start, end, ...] µs. */
+  take(ids) {
+    if (this.members.size > 0) this.fold()
+    const out = {}
+    for (const id of ids) {
+      const m = this.members.get(id)
+      if (m === undefined) continue
+      out[id] = m.spans
+      m.spans = []
+    }
+    return out
+  }
+
+  restart() {
+    this.times = [nowUs()]
+    this.cpus = [this.cpuNs()]
+    this.contexts = [this.current]
+  }
+
+  // Turn the marks so far into each member's spans, CPU and wall time.
+  fold() {
+    const end = nowUs()
+    const endCpu = this.cpuNs()
+    const { times, cpus, contexts } = this
+    for (const [id, m] of this.members) {
+      const spans = m.spans
+      for (let i = 0; i < times.length; i++) {
+        const c = contexts[i]
+        if (c === ROOT ? !m.owner : !c.ids.includes(id)) continue
+        const t0 = times[i]
+        const t1 = i + 1 < times.length ? times[i + 1] : end
+        m.wallUs += t1 - t0
+        m.cpuNs += (i + 1 < cpus.length ? cpus[i + 1] : endCpu) - cpus[i]
+        const n = spans.length
+        if (n > 0 && t0 - spans[n - 1] <= this.resolutionUs) spans[n - 1] = t1
+        else spans.push(t0, t1)
+      }
+    }
+    this.times = [end]
+    this.cpus = [endCpu]
+    this.contexts = [this.current]
+  }
+}
+
+module.exports = { TaskTracker, ROOT, NONE }
