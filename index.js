@@ -14,6 +14,7 @@ const {
   recordEffect,
 } = require('./lib/api')
 const { ProfileReport } = require('./lib/report')
+const { trackQueue, contextQueue } = require('./lib/queue')
 
 patch()
 
@@ -27,6 +28,8 @@ module.exports = {
   activeProfiles,
   currentProfiles,
   recordEffect,
+  contextQueue,
+  trackQueue,
   ProfileReport,
   CpuProfile: native.CpuProfile,
   Report: native.Report,
