@@ -166,6 +166,43 @@ export declare function makeProfiledWorker<W extends typeof NodeWorker>(
 ): W
 
 /** Replace worker_threads.Worker (idempotent); returns the patched class. */
+/** A pool's task queue: an object with `push` and `shift` or `pop` (more is passed through). */
+export interface TaskQueueLike {
+  push(task: any, ...rest: any[]): unknown
+  shift?(): unknown
+  pop?(): unknown
+}
+
+/** Piscina's and tinypool's `TaskQueue` interface (`size` is a property). */
+export interface PiscinaTaskQueue {
+  readonly size: number
+  push(task: any): void
+  shift(): any | null
+  remove(task: any): void
+  cancel(): void
+}
+
+/** workerpool's custom `queueStrategy` interface (`size()` is a method). */
+export interface WorkerpoolTaskQueue {
+  push(task: any): void
+  pop(): any | undefined
+  size(): number
+  contains(task: any): boolean
+  clear(): void
+}
+
+/**
+ * A FIFO task queue for a pool that remembers which profiles submitted each task, so a
+ * task that waits in the queue still counts for them when the pool sends it later:
+ * `new Piscina({ taskQueue: contextQueue('piscina') })`, tinypool likewise,
+ * `workerpool.pool(file, { queueStrategy: contextQueue('workerpool') })`.
+ */
+export declare function contextQueue(kind?: 'piscina' | 'tinypool'): PiscinaTaskQueue
+export declare function contextQueue(kind: 'workerpool'): WorkerpoolTaskQueue
+
+/** The same for a queue of your own: returns it wrapped, with its interface unchanged. */
+export declare function trackQueue<Q extends TaskQueueLike>(queue: Q): Q
+
 export declare function patch(): typeof NodeWorker
 /** Restore the original worker_threads.Worker. */
 export declare function unpatch(): void

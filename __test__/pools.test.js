@@ -276,7 +276,16 @@ for (const [name, make] of Object.entries(pools)) {
         // At once: the unprofiled request's task and the profiled one's share the worker.
         const unprofiled = pool.run({ fn: 'unprofiledTask', ms: 150 })
         const { result, report } = await within(
-          pw.runProfile(() => pool.run({ fn: 'alphaTask', ms: 150 }), { mainThread: false }),
+          pw.runProfile(
+            async () => {
+              const r = await pool.run({ fn: 'alphaTask', ms: 150 })
+              // The worker idles now (in Atomics.wait for Piscina and tinypool): not the
+              // request's time, although its profile is still active.
+              await new Promise((resolve) => setTimeout(resolve, 300))
+              return r
+            },
+            { mainThread: false },
+          ),
           'the profiled request',
         )
         assert.deepEqual(result, { fn: 'alphaTask', x: true })
@@ -286,6 +295,9 @@ for (const [name, make] of Object.entries(pools)) {
         assert.deepEqual([t.threadId], pool.threadIds())
         assert.ok(samplesUnder(t.profile, 'alphaTask') > 0, 'the task’s samples')
         assert.equal(samplesUnder(t.profile, 'unprofiledTask'), 0, 'none of the other request’s')
+        const own = samplesUnder(t.profile, 'alphaTask')
+        const rest = t.profile.sampleCount - own
+        assert.ok(rest <= own * 0.2, `${rest} samples besides the task's ${own} (idle time?)`)
       } finally {
         await within(pool.destroy(), 'destroy')
       }

@@ -67,6 +67,17 @@ async function profiling(): Promise<void> {
   const n: number = result
   const gz: Buffer = await report.toPprofAsync()
   const count: number = pw.recordEffect('e', { a: 1n })
+  const q: pw.PiscinaTaskQueue = pw.contextQueue('piscina')
+  const size: number = q.size
+  const wq: pw.WorkerpoolTaskQueue = pw.contextQueue('workerpool')
+  const wsize: number = wq.size()
+  const mine = pw.trackQueue({ items: [] as number[], push(t: number) {}, shift: () => 1 })
+  const items: number[] = mine.items
+  console.log(size, wsize, items)
+  // @ts-expect-error not a pool kind
+  pw.contextQueue('bull')
+  // @ts-expect-error a queue needs push
+  pw.trackQueue({ shift() {} })
   const PW: typeof Worker = pw.makeProfiledWorker(Worker, MessageChannel)
   const w: Worker = new PW('0', { eval: true })
   console.log(

@@ -34,6 +34,12 @@ const FOLD_AT = 8192
 const originUs = Number(process.hrtime.bigint()) / 1000 - performance.now() * 1000
 const nowUs = () => originUs + performance.now() * 1000
 
+// Pools park an idle worker in Atomics.wait (Piscina, tinypool), called from the end of
+// the task just finished. The wait is idle time, not that task's: while profiling, the
+// worker's Atomics.wait runs outside every task. Installed only while a profile is active
+// here, so a worker that is never profiled keeps the built-in.
+const builtinWait = Atomics.wait
+
 class TaskTracker {
   /** @param cpuNs () => this thread's CPU clock in ns, as a Number */
   constructor(cpuNs) {
@@ -52,6 +58,18 @@ class TaskTracker {
     this.times = []
     this.cpus = []
     this.contexts = []
+    const tracker = this
+    this.wait = {
+      wait(typedArray, index, value, timeout) {
+        const c = tracker.current
+        tracker.switchTo(ROOT)
+        try {
+          return Reflect.apply(builtinWait, Atomics, arguments)
+        } finally {
+          tracker.switchTo(c)
+        }
+      },
+    }.wait
     this.hook = createHook({
       init: (asyncId, type, triggerAsyncId, resource) => this.onInit(resource),
       before: () => this.onBefore(),
@@ -234,7 +252,10 @@ class TaskTracker {
     else this.restart()
     this.members.set(id, { owner, intervalUs, spans: [], cpuNs: 0, wallUs: 0 })
     this.resolutionUs = Math.min(...[...this.members.values()].map((m) => m.intervalUs)) / 4
-    if (this.members.size === 1) this.hook.enable()
+    if (this.members.size === 1) {
+      this.hook.enable()
+      if (Atomics.wait === builtinWait) Atomics.wait = this.wait
+    }
   }
 
   /** A profile ended here: its CPU and wall time on this thread. */
@@ -246,6 +267,7 @@ class TaskTracker {
     if (this.members.size === 0) {
       // With the hook off, callbacks that already began will not report their end.
       this.hook.disable()
+      if (Atomics.wait === this.wait) Atomics.wait = builtinWait
       this.stack.length = 0
       this.times.length = this.cpus.length = this.contexts.length = 0
     }
