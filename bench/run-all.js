@@ -9,7 +9,7 @@ const path = require('node:path')
 const { fork } = require('node:child_process')
 const { environment, formatReport } = require('./harness')
 
-const SCRIPTS = ['json.js', 'pprof.js']
+const SCRIPTS = ['json.js', 'pprof.js', 'tasks.js']
 
 function runChild(script) {
   return new Promise((resolve) => {

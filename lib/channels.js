@@ -6,11 +6,12 @@
 // of them. While patched, every MessageChannel records its two ends; when one end is
 // transferred into a ProfiledWorker (in workerData, with worker.postMessage, or through
 // a port that already leads into it), the end this thread keeps becomes a *route* into
-// that worker with its own key. A send on a route (or on the worker itself, key 0) is
-// announced on the worker's APM port first: key, sequence number on that channel, the
-// profiles of the sending context, and the paths of any ports it carries. The worker's
-// runtime matches the announcement to the message when it dispatches it (see
-// runtime/tasks.js), so the user's message itself is never touched, delayed or reordered.
+// that worker with its own key. A send on a route (or on the worker itself, key 0) from a
+// context whose profiles differ from the last send's is announced on the worker's APM
+// port first: key, sequence number on that channel, the profiles of the sending context,
+// and the paths of any ports it carries. The worker's runtime matches the announcement to
+// the message when it dispatches it (see runtime/tasks.js), so the user's message itself
+// is never touched, delayed or reordered.
 
 const { MSG } = require('./constants')
 const hub = require('./hub')
@@ -95,7 +96,7 @@ function adopt(link, value, transfer) {
     const path = pathTo(value, item)
     if (path === null) continue
     const key = link.nextKey++
-    routes.set(end, { link, key, seq: 0 })
+    routes.set(end, { link, key, seq: 0, said: undefined })
     ;(found ??= []).push({ path, key, end })
   }
   return found
@@ -110,7 +111,8 @@ function setTransferOutHook(fn) {
 
 /**
  * Send one user message on a channel into a ProfiledWorker: announce it, then `send()`
- * it. `route` is { link, key, seq }; `value` and `transferArg` are the user's arguments.
+ * it. `route` is { link, key, seq, said }; `value` and `transferArg` are the user's
+ * arguments.
  */
 function sendOn(route, value, transferArg, send) {
   const link = route.link
@@ -120,20 +122,30 @@ function sendOn(route, value, transferArg, send) {
   link.startFor(sessions)
   const ports = transfer === null ? null : adopt(link, value, transfer)
   const n = route.seq + 1
-  // Nothing to say when no profile is involved: the worker counts the message and knows
-  // that an unannounced one came from outside every profile.
-  const announce = sessions.length > 0 || link.sessions.size > 0 || ports !== null
+  const ids = sessions.map((s) => s.id)
+  const said = ids.join()
+  // An announcement holds for the channel's next messages until the next one, so a
+  // stream of messages from one context costs one. Nothing is said while no profile is
+  // involved: the worker then counts the messages and leaves their context alone.
+  const announce =
+    ports !== null ||
+    (said !== route.said && (ids.length > 0 || link.sessions.size > 0 || route.said !== undefined))
+  const before = route.said
   if (announce) {
-    const tag = { t: MSG.TASK, k: route.key, n, ids: sessions.map((s) => s.id) }
+    const tag = { t: MSG.TASK, k: route.key, n, ids }
     if (ports !== null) tag.ports = ports.map((p) => [p.path, p.key])
     post(link.port, tag)
+    route.said = said
   }
   try {
     const result = send()
     route.seq = n
     return result
   } catch (err) {
-    if (announce) post(link.port, { t: MSG.UNTAG, k: route.key, n })
+    if (announce) {
+      post(link.port, { t: MSG.UNTAG, k: route.key, n })
+      route.said = before
+    }
     if (ports !== null) for (const p of ports) routes.delete(p.end)
     throw err
   }

@@ -53,7 +53,7 @@ class WorkerLink {
     this.rejected = 0
     // Channels into the worker (see channels.js): key 0 is the worker's own postMessage;
     // transferred ports get 1, 2, ...; `gone` lists those that left the worker again.
-    this.route0 = { link: this, key: 0, seq: 0 }
+    this.route0 = { link: this, key: 0, seq: 0, said: undefined }
     this.nextKey = 1
     this.gone = new Set()
   }

@@ -51,7 +51,8 @@ class TaskTracker {
     // Channels: port → key; per key, messages dispatched so far and waiting announcements.
     this.keys = new WeakMap()
     this.counts = new Map()
-    this.pending = new Map()
+    this.pending = new Map() // key → announcements not yet reached
+    this.states = new Map() // key → the announcement in force
     // Recording, while at least one profile is active here.
     this.members = new Map() // id → { owner, intervalUs, spans, cpuNs, wallUs }
     this.resolutionUs = 0
@@ -119,6 +120,7 @@ class TaskTracker {
       this.keys.delete(p)
       this.counts.delete(key)
       this.pending.delete(key)
+      this.states.delete(key)
       if (key !== 0) keys.push(key)
     }
     return keys
@@ -126,26 +128,25 @@ class TaskTracker {
 
   /**
    * A message is being delivered on `port`. Returns the context its handler runs in, or
-   * undefined to leave the context as it is (the port is not a watched channel, or the
-   * message was not announced).
+   * undefined to leave the context as it is (the port is not a watched channel, or no
+   * announcement covers the message).
    */
   contextOf(port, data) {
     const key = this.keys.get(port)
     if (key === undefined) return undefined
     const n = (this.counts.get(key) ?? 0) + 1
     this.counts.set(key, n)
+    // An announcement covers its message and the channel's next ones, up to the next.
+    let state = this.states.get(key)
     const q = this.pending.get(key)
-    let tag = null
     if (q !== undefined) {
-      while (q.length > 0 && q[0].n < n) q.shift()
-      if (q.length > 0 && q[0].n === n) tag = q.shift()
+      while (q.length > 0 && q[0].n <= n) state = q.shift()
       if (q.length === 0) this.pending.delete(key)
+      if (state !== undefined) this.states.set(key, state)
     }
-    // Unannounced: the parent had no profile involving this worker when it sent it. Its
-    // handler inherits the context it runs in.
-    if (tag === null) return undefined
-    if (tag.ports !== undefined) this.watchCarried(data, tag.ports)
-    return tag.ids.length > 0 ? { ids: tag.ids } : NONE
+    if (state === undefined) return undefined
+    if (state.n === n && state.ports !== undefined) this.watchCarried(data, state.ports)
+    return state.ids.length > 0 ? (state.context ??= { ids: state.ids }) : NONE
   }
 
   // -- context ----------------------------------------------------------------------
