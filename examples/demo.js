@@ -83,6 +83,7 @@ async function main() {
     write(`request.thread-${t.threadId}-${t.name.replace(/\W+/g, '_')}.cpuprofile`, t.json)
   write('request.pb.gz', await report.toPprofAsync())
   write('request.collapsed', await report.toCollapsedAsync())
+  write('request.flamegraph.svg', await report.toFlamegraphAsync())
   write(
     'request.report.json',
     pw.serialize({ ...report.toJSON(), threads: report.threads.map(({ profile, ...t }) => t) }),
