@@ -6,7 +6,7 @@ const { AsyncResource, executionAsyncId } = require('node:async_hooks')
 const wt = require('node:worker_threads')
 const hub = require('./hub')
 const errors = require('./errors')
-const { DEFAULTS } = require('./constants')
+const { DEFAULTS, kLink } = require('./constants')
 const { ProfileSession } = require('./session')
 const { serialize } = require('./json')
 
@@ -143,6 +143,43 @@ async function runProfile(fn, options) {
   return { result, report: await session.stop() }
 }
 
+/**
+ * For the CLI: profiles of the whole app. Every profile `start()`s covers
+ * - every async context descending from the caller's, also when started later from a
+ *   timer or a signal handler (which alone would reach only its own continuations): the
+ *   scope is one store array, shared by reference as AsyncLocalStorage propagates it,
+ *   and profiles are added to it in place. Contexts that start a profile of their own copy
+ *   the store (see begin) and do not see profiles the scope starts after that;
+ * - every live worker this thread created, also one created before the profile that
+ *   nobody sends messages to (process 'worker' events list them).
+ */
+function processScope() {
+  requireMainThread('processScope()')
+  const store = [...(hub.context.getStore() ?? [])]
+  hub.context.enterWith(store)
+  const workers = new Set()
+  process.on('worker', (w) => workers.add(w))
+  return {
+    start(options) {
+      const o = parseOptions('processScope().start()', options)
+      // Stopped profiles are dropped here, so a long run of windows keeps the store short.
+      for (let i = store.length - 1; i >= 0; i--)
+        if (store[i].state !== 'active') store.splice(i, 1)
+      // Its own async id: every window is a profile with a distinct id.
+      const resource = new AsyncResource('profiled-worker.scope')
+      const session = new ProfileSession(resource.asyncId(), o.name, o)
+      resource.emitDestroy()
+      store.push(session)
+      for (const w of workers) {
+        const link = w[kLink] // none on a plain Worker (made while unpatched)
+        if (!link || link.closed) workers.delete(w)
+        else link.startFor(w, [session])
+      }
+      return new ActiveProfile(session)
+    },
+  }
+}
+
 /** Profiles started and not yet stopped, across all contexts. */
 function activeProfiles() {
   return [...hub.sessions.values()]
@@ -180,4 +217,5 @@ module.exports = {
   currentProfiles,
   recordEffect,
   parseOptions,
+  processScope,
 }
