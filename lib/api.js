@@ -158,7 +158,17 @@ function processScope() {
   const store = [...(hub.context.getStore() ?? [])]
   hub.context.enterWith(store)
   const workers = new Set()
-  process.on('worker', (w) => workers.add(w))
+  const live = (w) => w[kLink] !== undefined && !w[kLink].closed // none on a plain Worker
+  let pruneAt = 64
+  process.on('worker', (w) => {
+    // Emitted inside the Worker constructor, before ProfiledWorker has set its link.
+    // Exited workers go from time to time, so an app that makes many keeps the set small.
+    if (workers.size >= pruneAt) {
+      for (const x of workers) if (!live(x)) workers.delete(x)
+      pruneAt = Math.max(64, 2 * workers.size)
+    }
+    workers.add(w)
+  })
   return {
     start(options) {
       const o = parseOptions('processScope().start()', options)
@@ -171,9 +181,8 @@ function processScope() {
       resource.emitDestroy()
       store.push(session)
       for (const w of workers) {
-        const link = w[kLink] // none on a plain Worker (made while unpatched)
-        if (!link || link.closed) workers.delete(w)
-        else link.startFor(w, [session])
+        if (live(w)) w[kLink].startFor(w, [session])
+        else workers.delete(w)
       }
       return new ActiveProfile(session)
     },

@@ -152,8 +152,9 @@ function run(config) {
       say(`${sig}: writing the profile before the app stops`)
       end().finally(reraise)
     }
+    // Without a listener, Node restores the default action: the signal ends the process.
     const reraise = () => {
-      for (const s of TERMINATING) process.removeAllListeners(s)
+      process.off(sig, onSignal)
       process.kill(process.pid, sig)
     }
     process.on(sig, onSignal)
