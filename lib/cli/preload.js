@@ -67,15 +67,19 @@ function run(config) {
   let queue = Promise.resolve()
   let ending = false
 
+  /** Start the next window; `current` stays null if that fails (and the app runs on). */
   function start() {
     const n = ++windows
-    current = {
-      n,
-      profile: scope.start({
+    try {
+      const profile = scope.start({
         name: windowed ? `${config.command} (${labelOf(n)})` : config.command,
         samplingIntervalUs: config.intervalUs,
         mainThread: config.mainThread,
-      }),
+      })
+      current = { n, profile }
+    } catch (err) {
+      current = null
+      line(`could not start ${labelOf(n)}: ${err?.message ?? err}`)
     }
   }
 
@@ -109,7 +113,7 @@ function run(config) {
         current = null
       } else {
         start()
-        say(`SIGUSR2: profiling ${labelOf(current.n)}`)
+        if (current) say(`SIGUSR2: profiling ${labelOf(current.n)}`)
       }
     })
   } else {
@@ -121,7 +125,7 @@ function run(config) {
       // The next window starts before this one stops, so no sample falls between them.
       const last = current
       start()
-      finish(last)
+      if (last) finish(last)
     }, config.everyMs)
     // The windows must never keep the app alive.
     timer.unref()
