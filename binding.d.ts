@@ -58,6 +58,12 @@ export declare class Report {
   toCpuprofiles(): Array<string>
   toCollapsed(): string
   toCollapsedAsync(): Promise<string>
+  /**
+   * A flame graph SVG of every thread: one tower per thread, its bottom frame naming
+   * the thread; frames are `function (file:line)`, widths are sample counts.
+   */
+  toFlamegraph(options?: FlamegraphOptions | undefined | null): string
+  toFlamegraphAsync(options?: FlamegraphOptions | undefined | null): Promise<string>
   toPprof(options?: PprofOptions | undefined | null): Buffer
   toPprofAsync(options?: PprofOptions | undefined | null): Promise<Buffer>
 }
@@ -66,6 +72,16 @@ export declare class Report {
 export declare function __panicForTesting(message: string): void
 
 export declare function __panicOffThreadForTesting(message: string): Promise<string>
+
+/** Options for the flame graph SVG. */
+export interface FlamegraphOptions {
+  /** Shown at the top of the graph. Default `'Flame Graph'`. */
+  title?: string
+  /** Leave out frames narrower than this percentage of the graph, 0 – 100. Default `0.01`. */
+  minWidth?: number
+  /** Draw V8's `(idle)` samples. Default `true`; `false` shows only where threads ran code. */
+  idle?: boolean
+}
 
 /** Result of scanning bigint-JSON; expected failures (bad syntax) are data, not throws. */
 export interface JsonScan {

@@ -4,8 +4,8 @@
 import { CpuProfile, Report } from './binding'
 
 export { CpuProfile, Report }
-import type { PprofOptions, ThreadInfo } from './binding'
-export type { PprofOptions, ThreadInfo }
+import type { FlamegraphOptions, PprofOptions, ThreadInfo } from './binding'
+export type { FlamegraphOptions, PprofOptions, ThreadInfo }
 
 /**
  * CPU time the calling thread (main thread or worker) has used, in nanoseconds
@@ -133,6 +133,12 @@ export declare class ProfileReport {
   toPprofAsync(options?: PprofOptions): Promise<Buffer>
   toCollapsed(): string
   toCollapsedAsync(): Promise<string>
+  /**
+   * A flame graph SVG of all threads, one tower per thread. The title defaults to the
+   * report's name, id and duration.
+   */
+  toFlamegraph(options?: FlamegraphOptions): string
+  toFlamegraphAsync(options?: FlamegraphOptions): Promise<string>
   toCpuprofiles(): Array<{ threadId: number; name: string; json: string }>
   /** What serialize(report) writes: profiles as `.cpuprofile` objects, BigInts intact. */
   toJSON(): object

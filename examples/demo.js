@@ -83,6 +83,7 @@ async function main() {
     write(`request.thread-${t.threadId}-${t.name.replace(/\W+/g, '_')}.cpuprofile`, t.json)
   write('request.pb.gz', await report.toPprofAsync())
   write('request.collapsed', await report.toCollapsedAsync())
+  write('request.flamegraph.svg', await report.toFlamegraphAsync())
   write(
     'request.report.json',
     pw.serialize({ ...report.toJSON(), threads: report.threads.map(({ profile, ...t }) => t) }),
@@ -110,11 +111,14 @@ async function main() {
   console.log('top self time (thread: frame):')
   for (const [f, n] of [...self].sort((a, b) => b[1] - a[1]).slice(0, 6))
     console.log(`  ${String(n).padStart(6)}  ${f}`)
-  console.log('wrote:')
-  for (const f of written) console.log(`  ${path.relative(process.cwd(), f)}`)
+  console.log(`wrote into ${outDir}:`)
+  for (const f of written) console.log(`  ${path.basename(f)}`)
+  const shown = path.relative(process.cwd(), outDir) || '.'
   console.log(
-    'open a .cpuprofile in Chrome DevTools / VS Code / speedscope; `go tool pprof -top <dir>/request.pb.gz`',
+    `open ${path.join(shown, 'request.flamegraph.svg')} in a browser (hover, click, Ctrl+F);`,
   )
+  console.log('a .cpuprofile in Chrome DevTools / VS Code / speedscope;')
+  console.log(`\`go tool pprof -top ${path.join(shown, 'request.pb.gz')}\``)
   await Promise.all(pool.map((w) => w.terminate()))
 }
 

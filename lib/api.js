@@ -6,7 +6,7 @@ const { AsyncResource, executionAsyncId } = require('node:async_hooks')
 const wt = require('node:worker_threads')
 const hub = require('./hub')
 const errors = require('./errors')
-const { DEFAULTS } = require('./constants')
+const { DEFAULTS, kLink } = require('./constants')
 const { ProfileSession } = require('./session')
 const { serialize } = require('./json')
 
@@ -143,6 +143,52 @@ async function runProfile(fn, options) {
   return { result, report: await session.stop() }
 }
 
+/**
+ * For the CLI: profiles of the whole app. Every profile `start()`s covers
+ * - every async context descending from the caller's, also when started later from a
+ *   timer or a signal handler (which alone would reach only its own continuations): the
+ *   scope is one store array, shared by reference as AsyncLocalStorage propagates it,
+ *   and profiles are added to it in place. Contexts that start a profile of their own copy
+ *   the store (see begin) and do not see profiles the scope starts after that;
+ * - every live worker this thread created, also one created before the profile that
+ *   nobody sends messages to (process 'worker' events list them).
+ */
+function processScope() {
+  requireMainThread('processScope()')
+  const store = [...(hub.context.getStore() ?? [])]
+  hub.context.enterWith(store)
+  const workers = new Set()
+  const live = (w) => w[kLink] !== undefined && !w[kLink].closed // none on a plain Worker
+  let pruneAt = 64
+  process.on('worker', (w) => {
+    // Emitted inside the Worker constructor, before ProfiledWorker has set its link.
+    // Exited workers go from time to time, so an app that makes many keeps the set small.
+    if (workers.size >= pruneAt) {
+      for (const x of workers) if (!live(x)) workers.delete(x)
+      pruneAt = Math.max(64, 2 * workers.size)
+    }
+    workers.add(w)
+  })
+  return {
+    start(options) {
+      const o = parseOptions('processScope().start()', options)
+      // Stopped profiles are dropped here, so a long run of windows keeps the store short.
+      for (let i = store.length - 1; i >= 0; i--)
+        if (store[i].state !== 'active') store.splice(i, 1)
+      // Its own async id: every window is a profile with a distinct id.
+      const resource = new AsyncResource('profiled-worker.scope')
+      const session = new ProfileSession(resource.asyncId(), o.name, o)
+      resource.emitDestroy()
+      store.push(session)
+      for (const w of workers) {
+        if (live(w)) w[kLink].startFor(w, [session])
+        else workers.delete(w)
+      }
+      return new ActiveProfile(session)
+    },
+  }
+}
+
 /** Profiles started and not yet stopped, across all contexts. */
 function activeProfiles() {
   return [...hub.sessions.values()]
@@ -180,4 +226,5 @@ module.exports = {
   currentProfiles,
   recordEffect,
   parseOptions,
+  processScope,
 }

@@ -3,6 +3,33 @@
 // effects, and the conversions to the formats tools read.
 
 const { mergeProfiles } = require('./profiles')
+const errors = require('./errors')
+
+const FLAMEGRAPH_OPTIONS = ['title', 'minWidth', 'idle']
+
+function defaultTitle(report) {
+  const ms = (Number(report.endNs - report.startNs) / 1e6).toFixed(0)
+  return `${report.name ? `${report.name} — ` : ''}profile ${report.id}, ${ms} ms`
+}
+
+function flamegraphOptions(where, report, options) {
+  if (options === undefined) options = {}
+  if (typeof options !== 'object' || options === null || Array.isArray(options))
+    throw errors.invalidArgType(`${where}: options`, 'an object', options)
+  for (const key of Object.keys(options))
+    if (!FLAMEGRAPH_OPTIONS.includes(key))
+      throw errors.unknownOption(where, key, FLAMEGRAPH_OPTIONS)
+  const { title = defaultTitle(report), minWidth, idle } = options
+  if (typeof title !== 'string')
+    throw errors.invalidArgType(`${where}: options.title`, 'a string', title)
+  if (minWidth !== undefined && typeof minWidth !== 'number')
+    throw errors.invalidArgType(`${where}: options.minWidth`, 'a number (%)', minWidth)
+  if (minWidth !== undefined && !(minWidth >= 0 && minWidth <= 100))
+    throw errors.outOfRange(`${where}: options.minWidth`, 'a percentage from 0 to 100', minWidth)
+  if (idle !== undefined && typeof idle !== 'boolean')
+    throw errors.invalidArgType(`${where}: options.idle`, 'a boolean', idle)
+  return { title, minWidth, idle }
+}
 
 class ProfileReport {
   constructor({ id, name, startNs, endNs, threads }) {
@@ -52,6 +79,15 @@ class ProfileReport {
 
   toCollapsedAsync() {
     return this.merged().toCollapsedAsync()
+  }
+
+  /** A flame graph SVG: one tower per thread, frames `function (file:line)`. */
+  toFlamegraph(options) {
+    return this.merged().toFlamegraph(flamegraphOptions('toFlamegraph()', this, options))
+  }
+
+  toFlamegraphAsync(options) {
+    return this.merged().toFlamegraphAsync(flamegraphOptions('toFlamegraphAsync()', this, options))
   }
 
   /** One `.cpuprofile` JSON text per thread: [{ threadId, name, json }]. */

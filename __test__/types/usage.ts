@@ -9,6 +9,7 @@ import {
   threadCpuTime,
   monotonicToEpochNanos,
   type PprofOptions,
+  type FlamegraphOptions,
   type ThreadInfo,
   type BigintJsonSyntaxError,
 } from '../..'
@@ -29,6 +30,8 @@ async function usage(json: string): Promise<void> {
   const opts: PprofOptions = { timeNanos: monotonicToEpochNanos(w.startTime), periodNanos: 1e6 }
   const gz: Buffer = await r.toPprofAsync(opts)
   const text: string = await r.toCollapsedAsync()
+  const fgOpts: FlamegraphOptions = { title: 'req', minWidth: 0.1 }
+  const svg: string = r.toFlamegraph(fgOpts) + (await r.toFlamegraphAsync())
   const threads: ThreadInfo[] = r.threads
   const cpuprofiles: string[] = r.toCpuprofiles()
   const s: string = serialize({ a: 1n })
@@ -39,7 +42,7 @@ async function usage(json: string): Promise<void> {
     const err = e as BigintJsonSyntaxError
     console.log(err.position, err.line, err.column)
   }
-  console.log(gz, text, threads, cpuprofiles, v)
+  console.log(gz, text, svg, threads, cpuprofiles, v)
   // @ts-expect-error threadId is required
   mergeProfiles([{ profile: p }])
   // @ts-expect-error cpuTimeNs is a bigint
@@ -66,6 +69,7 @@ async function profiling(): Promise<void> {
   const { result, report } = await pw.runProfile(async () => 42)
   const n: number = result
   const gz: Buffer = await report.toPprofAsync()
+  const svg: string = report.toFlamegraph({ title: 't' }) + (await report.toFlamegraphAsync())
   const count: number = pw.recordEffect('e', { a: 1n })
   const q: pw.PiscinaTaskQueue = pw.contextQueue('piscina')
   const size: number = q.size
@@ -85,6 +89,7 @@ async function profiling(): Promise<void> {
     cpu,
     n,
     gz,
+    svg,
     count,
     w,
     pw.activeProfiles().length,
@@ -93,5 +98,7 @@ async function profiling(): Promise<void> {
   )
   // @ts-expect-error unknown option
   pw.startProfile({ interval: 5 })
+  // @ts-expect-error title is a string
+  report.toFlamegraph({ title: 5 })
 }
 void profiling

@@ -9,6 +9,9 @@ use super::profile::{pprof_options, window_bounds, CpuProfile, PprofOptions};
 use super::task::OffThread;
 use crate::core::encode::collapsed::report_to_collapsed;
 use crate::core::encode::cpuprofile::to_cpuprofile;
+use crate::core::encode::flamegraph::{
+  report_to_flamegraph, FlamegraphOptions as CoreFlamegraphOptions,
+};
 use crate::core::encode::pprof::report_to_pprof;
 use crate::core::report::{Report as CoreReport, ThreadProfile};
 
@@ -18,6 +21,44 @@ pub struct ThreadInfo {
   pub name: String,
   pub sample_count: u32,
   pub cpu_time_ns: Option<BigInt>,
+}
+
+/// Options for the flame graph SVG.
+#[napi(object)]
+pub struct FlamegraphOptions {
+  /// Shown at the top of the graph. Default `'Flame Graph'`.
+  pub title: Option<String>,
+  /// Leave out frames narrower than this percentage of the graph, 0 – 100. Default `0.01`.
+  pub min_width: Option<f64>,
+  /// Draw V8's `(idle)` samples. Default `true`; `false` shows only where threads ran code.
+  pub idle: Option<bool>,
+}
+
+fn flamegraph_options(o: Option<FlamegraphOptions>) -> Result<CoreFlamegraphOptions> {
+  let mut out = CoreFlamegraphOptions::default();
+  let Some(o) = o else {
+    return Ok(out);
+  };
+  if let Some(title) = o.title {
+    out.title = title;
+  }
+  if let Some(idle) = o.idle {
+    out.idle = idle;
+  }
+  match o.min_width {
+    None => {}
+    Some(w) if (0.0..=100.0).contains(&w) => out.min_width_pct = w,
+    Some(w) => {
+      return Err(invalid_arg(format!(
+        "minWidth must be a percentage from 0 to 100, got {w}"
+      )))
+    }
+  }
+  Ok(out)
+}
+
+fn flamegraph(r: &CoreReport, o: &CoreFlamegraphOptions) -> Result<String> {
+  report_to_flamegraph(r, o).map_err(|e| Error::new(Status::GenericFailure, e.0))
 }
 
 /// Several threads' profiles of one profiling session.
@@ -131,6 +172,23 @@ impl Report {
   pub fn to_collapsed_async(&self) -> AsyncTask<OffThread<String, String>> {
     let r = self.inner.clone();
     AsyncTask::new(OffThread::new(move || Ok(report_to_collapsed(&r))))
+  }
+
+  /// A flame graph SVG of every thread: one tower per thread, its bottom frame naming
+  /// the thread; frames are `function (file:line)`, widths are sample counts.
+  #[napi(catch_unwind)]
+  pub fn to_flamegraph(&self, options: Option<FlamegraphOptions>) -> Result<String> {
+    flamegraph(&self.inner, &flamegraph_options(options)?)
+  }
+
+  #[napi(ts_return_type = "Promise<string>")]
+  pub fn to_flamegraph_async(
+    &self,
+    options: Option<FlamegraphOptions>,
+  ) -> Result<AsyncTask<OffThread<String, String>>> {
+    let o = flamegraph_options(options)?;
+    let r = self.inner.clone();
+    Ok(AsyncTask::new(OffThread::new(move || flamegraph(&r, &o))))
   }
 
   #[napi(catch_unwind)]

@@ -8,14 +8,29 @@ use crate::core::profile::{CallFrame, Profile};
 use crate::core::report::{thread_label, Report};
 
 /// `name (url:line)` with 1-based lines; separators that would split a frame are replaced.
-fn frame_text(cf: &CallFrame) -> String {
+pub(crate) fn frame_text(cf: &CallFrame) -> String {
   let name = function_name(cf);
   let text = if cf.url.is_empty() {
     name.to_string()
   } else {
     format!("{name} ({}:{})", cf.url, cf.line_number + 1)
   };
-  text.replace(';', ",").replace(['\n', '\r'], " ")
+  protect_trailing_number(text.replace(';', ",").replace(['\n', '\r'], " "))
+}
+
+/// Flame graph tools read a line's last space-separated number as its count and a number
+/// before it as a differential count, so a leaf frame ending in ` 5` (a url-less name such
+/// as `RegExp: a 5`) would be misread; a no-break space there looks the same.
+fn protect_trailing_number(text: String) -> String {
+  let looks_like_count = |tail: &str| {
+    tail.chars().any(|c| c.is_ascii_digit()) && tail.chars().all(|c| c.is_ascii_digit() || c == '.')
+  };
+  match text.rfind(' ') {
+    Some(k) if looks_like_count(&text[k + 1..]) => {
+      format!("{}\u{a0}{}", &text[..k], &text[k + 1..])
+    }
+    _ => text,
+  }
 }
 
 fn add_stacks(p: &Profile, prefix: Option<&str>, out: &mut BTreeMap<String, u64>) {
@@ -52,12 +67,27 @@ pub fn profile_to_collapsed(p: &Profile) -> String {
   render(stacks)
 }
 
+/// Each thread's collapsed stacks (sorted, every line under the thread's bottom frame),
+/// in the report's thread order.
+pub(crate) fn report_stacks_by_thread(r: &Report) -> Vec<BTreeMap<String, u64>> {
+  r.threads
+    .iter()
+    .map(|t| {
+      let label = protect_trailing_number(thread_label(t.thread_id, &t.name).replace(';', ","));
+      let mut stacks = BTreeMap::new();
+      add_stacks(&t.profile, Some(&label), &mut stacks);
+      stacks
+    })
+    .collect()
+}
+
 /// Every thread's stacks under a bottom frame naming the thread.
 pub fn report_to_collapsed(r: &Report) -> String {
   let mut stacks = BTreeMap::new();
-  for t in &r.threads {
-    let label = thread_label(t.thread_id, &t.name).replace(';', ",");
-    add_stacks(&t.profile, Some(&label), &mut stacks);
+  for thread in report_stacks_by_thread(r) {
+    for (stack, count) in thread {
+      *stacks.entry(stack).or_insert(0) += count;
+    }
   }
   render(stacks)
 }
@@ -106,5 +136,20 @@ mod tests {
       .map(|l| l.rsplit(' ').next().unwrap().parse::<u64>().unwrap())
       .sum();
     assert_eq!(total, 10);
+  }
+
+  #[test]
+  fn a_frame_ending_in_a_number_cannot_be_read_as_a_count() {
+    let cf = |name: &str| CallFrame {
+      function_name: name.into(),
+      script_id: "0".into(),
+      url: "".into(),
+      line_number: -1,
+      column_number: -1,
+    };
+    assert_eq!(frame_text(&cf("RegExp: a 5")), "RegExp: a\u{a0}5");
+    assert_eq!(frame_text(&cf("x 1.5")), "x\u{a0}1.5");
+    assert_eq!(frame_text(&cf("trailing ")), "trailing ");
+    assert_eq!(frame_text(&cf("get x5")), "get x5");
   }
 }

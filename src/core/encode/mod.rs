@@ -2,6 +2,7 @@
 
 pub mod collapsed;
 pub mod cpuprofile;
+pub mod flamegraph;
 pub mod pprof;
 
 use super::profile::CallFrame;

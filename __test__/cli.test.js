@@ -1,0 +1,252 @@
+'use strict'
+// The command line tool: `profiled-worker [options] -- node app.js`, run for real on a
+// fixture app whose worker computes fib.
+const test = require('node:test')
+const assert = require('node:assert/strict')
+const { spawn } = require('node:child_process')
+const fs = require('node:fs')
+const os = require('node:os')
+const path = require('node:path')
+const zlib = require('node:zlib')
+const { Profile } = require('pprof-format')
+
+const { CpuProfile } = require('..')
+const { ROOT, within } = require('./helpers')
+
+const CLI = path.join(ROOT, 'bin', 'profiled-worker.js')
+const APP = path.join(__dirname, 'fixtures', 'cli', 'app.js')
+const ESM_APP = path.join(__dirname, 'fixtures', 'cli', 'app.mjs')
+
+const made = []
+const tmpDir = () => {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'pw-cli-'))
+  made.push(dir)
+  return dir
+}
+test.after(() => {
+  for (const dir of made) fs.rmSync(dir, { recursive: true, force: true })
+})
+
+/** Start the CLI; `done` resolves with { code, signal, stdout, stderr } when it exits. */
+function startCli(args, { env = {} } = {}) {
+  const child = spawn(process.execPath, [CLI, ...args], {
+    cwd: ROOT,
+    env: { ...process.env, ...env },
+    stdio: ['pipe', 'pipe', 'pipe'],
+  })
+  let stdout = ''
+  let stderr = ''
+  child.stdout.setEncoding('utf8').on('data', (d) => (stdout += d))
+  child.stderr.setEncoding('utf8').on('data', (d) => (stderr += d))
+  const done = new Promise((resolve) =>
+    child.on('close', (code, signal) => resolve({ code, signal, stdout, stderr })),
+  )
+  /** Resolves once the app has printed `text`. */
+  const printed = (text) =>
+    within(
+      new Promise((resolve) => {
+        const check = () => stdout.includes(text) && (child.stdout.off('data', check), resolve())
+        child.stdout.on('data', check)
+        check()
+      }),
+      `the app printing ${JSON.stringify(text)}`,
+    )
+  return { child, done: within(done, `profiled-worker ${args.join(' ')}`, 60_000), printed }
+}
+
+const runCli = (args, options) => startCli(args, options).done
+
+/** Resolves once `file` exists (polled): files appear while the app keeps running. */
+function appears(file) {
+  return within(
+    new Promise((resolve) => {
+      const poll = () => (fs.existsSync(file) ? resolve() : setTimeout(poll, 20))
+      poll()
+    }),
+    `${file} to be written`,
+  )
+}
+
+const pause = (ms) => new Promise((resolve) => setTimeout(resolve, ms))
+
+/** Check one profile's files in `dir`: every format parses and shows the worker's fib. */
+function checkFiles(dir, { worker = 'fib-worker' } = {}) {
+  const files = fs.readdirSync(dir).sort()
+  const cpuprofiles = files.filter((f) => f.endsWith('.cpuprofile'))
+  assert.ok(cpuprofiles.includes('thread-0-main.cpuprofile'), files.join(' '))
+  const workerFile = cpuprofiles.find((f) => f.endsWith(`-${worker}.cpuprofile`))
+  assert.ok(workerFile, `the worker's .cpuprofile in ${files}`)
+  for (const f of ['profile.pb.gz', 'flamegraph.svg', 'summary.txt'])
+    assert.ok(files.includes(f), f)
+
+  for (const f of cpuprofiles) CpuProfile.parse(fs.readFileSync(path.join(dir, f)))
+  const workerProfile = CpuProfile.parse(fs.readFileSync(path.join(dir, workerFile)))
+  assert.match(workerProfile.toCollapsed(), /fibWorkerFib \(/)
+
+  const gz = fs.readFileSync(path.join(dir, 'profile.pb.gz'))
+  assert.deepEqual([...gz.subarray(0, 2)], [0x1f, 0x8b], 'gzip magic')
+  const pprof = Profile.decode(zlib.gunzipSync(gz))
+  const names = pprof.function.map((fn) => pprof.stringTable.strings[Number(fn.name)])
+  assert.ok(names.includes('fibWorkerFib'), 'the worker’s function in the pprof')
+
+  const svg = fs.readFileSync(path.join(dir, 'flamegraph.svg'), 'utf8')
+  assert.match(svg, /^<\?xml/)
+  assert.match(svg, /<title>fibWorkerFib \([^<]*fib-worker\.js:\d+\) \(\d/)
+  assert.match(svg, new RegExp(`<title>${worker} \\(thread \\d+\\)`))
+
+  const summary = fs.readFileSync(path.join(dir, 'summary.txt'), 'utf8')
+  assert.match(summary, new RegExp(`\\d+\\s+${worker}\\s+\\S+.*\\d+\\.\\d ms`), summary)
+  assert.match(summary, /\d+\s+\d+\.\d%\s+fibWorkerFib \(/, summary)
+  return { files, summary }
+}
+
+test('profiles the app from start to exit: a .cpuprofile per thread, pprof, flame graph, summary', async () => {
+  const out = tmpDir()
+  const r = await runCli(['--out', out, '--', process.execPath, APP, 'fib', '200'])
+  assert.equal(r.code, 0, r.stderr)
+  // The app's own output passes through untouched; the CLI is quiet when stderr is no TTY.
+  assert.match(r.stdout, /^app: started\napp: fib done, \d+ calls\n$/)
+  assert.equal(r.stderr, '')
+  const { summary } = checkFiles(out)
+  assert.match(summary, /^profiled-worker: .*app\.js fib 200\nwhole run: /)
+})
+
+test('an ESM app (named import of Worker, top-level await) is profiled the same way', async () => {
+  const out = tmpDir()
+  const r = await runCli(['-o', out, '--', process.execPath, ESM_APP, '150'])
+  assert.equal(r.code, 0, r.stderr)
+  assert.match(r.stdout, /^esm app: fib done, \d+ calls\n$/)
+  checkFiles(out, { worker: 'esm-fib-worker' })
+})
+
+test('the app’s exit code is the CLI’s; after process.exit() it says the profile is lost', async () => {
+  const out = tmpDir()
+  const ends = await runCli(['-o', out, '--', process.execPath, APP, 'fib', '50', '3'])
+  assert.equal(ends.code, 3, ends.stderr)
+  checkFiles(out)
+
+  const exits = await runCli([
+    '-o',
+    path.join(out, 'x'),
+    '--',
+    process.execPath,
+    APP,
+    'fib',
+    '50',
+    '4',
+    'exit',
+  ])
+  assert.equal(exits.code, 4)
+  assert.match(
+    exits.stderr,
+    /the app exited \(process\.exit\(\) or an uncaught error\) before the profile \(whole run\) was written/,
+  )
+  assert.ok(!fs.existsSync(path.join(out, 'x', 'summary.txt')))
+})
+
+test('the app sees its own NODE_OPTIONS and no trace of the CLI in its environment', async () => {
+  const r = await runCli(['-o', tmpDir(), '--', process.execPath, APP, 'env'], {
+    env: { NODE_OPTIONS: '--max-old-space-size=200' },
+  })
+  assert.equal(r.code, 0, r.stderr)
+  assert.deepEqual(JSON.parse(r.stdout), {
+    NODE_OPTIONS: '--max-old-space-size=200',
+    cliVariable: false,
+    execArgv: [],
+  })
+  const none = await runCli(['-o', tmpDir(), '--', process.execPath, APP, 'env'], {
+    env: { NODE_OPTIONS: '' },
+  })
+  assert.equal(JSON.parse(none.stdout).NODE_OPTIONS, '')
+})
+
+test('bad command lines: a message and the usage on stderr, exit code 2', async () => {
+  const cases = [
+    [['--bogus', '--', 'node', 'x'], /unknown option --bogus/],
+    [['node', 'app.js'], /unexpected argument "node": put the command after --/],
+    [[], /missing -- and the command to run/],
+    [['--'], /missing the command after --/],
+    [['--every', 'soon', '--', 'node', 'x'], /--every needs a duration with a unit .* got "soon"/],
+    [['--every', '10ms', '--', 'node', 'x'], /--every 10ms is shorter than 100ms/],
+    [['--every', '1s', '--signal', '--', 'node', 'x'], /--every and --signal cannot be combined/],
+    [
+      ['--interval', 'fast', '--', 'node', 'x'],
+      /--interval must be a whole number of microseconds/,
+    ],
+    [['--out'], /--out needs a value/],
+    [['--signal=yes', '--', 'node', 'x'], /--signal takes no value/],
+  ]
+  for (const [args, message] of cases) {
+    const r = await runCli(args)
+    assert.equal(r.code, 2, `${args.join(' ')}: ${r.stderr}`)
+    assert.equal(r.stdout, '')
+    assert.match(r.stderr, new RegExp(`^profiled-worker: ${message.source}`))
+    assert.match(r.stderr, /\n\nUsage: profiled-worker \[options\] -- <command> \[args\.\.\.\]\n/)
+  }
+  const help = await runCli(['--help'])
+  assert.equal(help.code, 0)
+  assert.match(help.stdout, /^Usage: profiled-worker /)
+  const missing = await runCli(['--', 'no-such-command-for-profiled-worker'])
+  assert.equal(missing.code, 127)
+  assert.match(
+    missing.stderr,
+    /cannot run "no-such-command-for-profiled-worker": command not found/,
+  )
+})
+
+test('--every writes one set of files per window, each with the worker', async () => {
+  const out = tmpDir()
+  const r = await runCli(['--every', '200ms', '-o', out, '--', process.execPath, APP, 'fib', '700'])
+  assert.equal(r.code, 0, r.stderr)
+  const windows = fs.readdirSync(out).sort()
+  assert.ok(windows.length >= 2, `windows: ${windows}`)
+  assert.deepEqual(
+    windows,
+    windows.map((_, i) => `window-${String(i + 1).padStart(3, '0')}`),
+  )
+  // 700 ms of fib in 200 ms windows: the worker is in at least two of them, whenever it
+  // started; every window's files are complete either way.
+  let withWorker = 0
+  for (const w of windows) {
+    const dir = path.join(out, w)
+    const summary = fs.readFileSync(path.join(dir, 'summary.txt'), 'utf8')
+    assert.match(summary, new RegExp(`^window ${Number(w.slice(-3))} \\(--every 200ms\\): `, 'm'))
+    for (const f of ['thread-0-main.cpuprofile', 'profile.pb.gz', 'flamegraph.svg'])
+      assert.ok(fs.existsSync(path.join(dir, f)), `${w}/${f}`)
+    if (/fibWorkerFib \(/.test(summary)) {
+      checkFiles(dir)
+      withWorker++
+    }
+  }
+  assert.ok(withWorker >= 2, `the worker in ${withWorker} of ${windows.length} windows`)
+})
+
+test('--signal: SIGUSR2 starts a window, the next stops it and writes; stdin reaches the app', async () => {
+  const out = tmpDir()
+  const cli = startCli(['--signal', '-o', out, '--', process.execPath, APP, 'serve'])
+  await cli.printed('app: started')
+  cli.child.kill('SIGUSR2')
+  await pause(300) // let the worker be sampled for a while
+  cli.child.kill('SIGUSR2')
+  await appears(path.join(out, 'window-001', 'summary.txt'))
+  checkFiles(path.join(out, 'window-001'))
+  // A window still open when the app ends is written at its end.
+  cli.child.kill('SIGUSR2')
+  await pause(100)
+  cli.child.stdin.end('quit\n')
+  const r = await cli.done
+  assert.equal(r.code, 0, r.stderr)
+  assert.deepEqual(fs.readdirSync(out).sort(), ['window-001', 'window-002'])
+  assert.ok(fs.existsSync(path.join(out, 'window-002', 'summary.txt')))
+})
+
+test('SIGINT reaches the app, which writes its profile and dies of SIGINT, as does the CLI', async () => {
+  const out = tmpDir()
+  const cli = startCli(['-o', out, '--', process.execPath, APP, 'serve'])
+  await cli.printed('app: started')
+  await pause(200)
+  cli.child.kill('SIGINT')
+  const r = await cli.done
+  assert.equal(r.signal, 'SIGINT', `exit code ${r.code}: ${r.stderr}`)
+  checkFiles(out)
+})

@@ -1,0 +1,94 @@
+'use strict'
+// What the CLI writes for one profile: a .cpuprofile per thread, one pprof, one flame
+// graph and a short text summary.
+
+const fs = require('node:fs')
+const path = require('node:path')
+
+const TOP = 10
+
+const ms = (ns) => (Number(ns) / 1e6).toFixed(1)
+
+/** Self samples per frame (`function (file:line)`), from the thread's collapsed stacks. */
+function selfSamples(profile) {
+  const self = new Map()
+  let total = 0
+  for (const line of profile.toCollapsed().split('\n')) {
+    if (!line) continue
+    const cut = line.lastIndexOf(' ')
+    const leaf = line.slice(0, cut).split(';').at(-1)
+    const n = Number(line.slice(cut + 1))
+    self.set(leaf, (self.get(leaf) ?? 0) + n)
+    total += n
+  }
+  return { self, total }
+}
+
+/** A few lines a person reads first: threads, their CPU time, and where it went. */
+function summaryText(report, { command, window }) {
+  const wallMs = ms(report.endNs - report.startNs)
+  const out = [
+    `profiled-worker: ${command}`,
+    `${window}: ${wallMs} ms wall time, ${report.threads.length} thread(s)`,
+    '',
+    'CPU time per thread (the thread’s own CPU clock; samples include idle ones):',
+  ]
+  const rows = report.threads.map((t) => [
+    String(t.threadId),
+    t.name,
+    t.status + (t.exitCode === null || t.exitCode === undefined ? '' : ` (${t.exitCode})`),
+    typeof t.effects.cpuTimeNs === 'bigint' ? `${ms(t.effects.cpuTimeNs)} ms` : '–',
+    String(t.profile.sampleCount),
+  ])
+  const head = ['thread', 'name', 'status', 'CPU', 'samples']
+  const widths = head.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i].length)))
+  const fmt = (r) =>
+    '  ' +
+    r
+      .map((c, i) => (i === 0 || i >= 3 ? c.padStart(widths[i]) : c.padEnd(widths[i])))
+      .join('  ')
+      .trimEnd()
+  out.push(fmt(head), ...rows.map(fmt), '')
+  out.push(`Top functions by self time (samples, share of the thread’s non-idle samples):`)
+  for (const t of report.threads) {
+    const { self, total } = selfSamples(t.profile)
+    const idle = self.get('(idle)') ?? 0
+    self.delete('(idle)')
+    const busy = total - idle
+    out.push(`${t.name} (thread ${t.threadId}): ${busy} non-idle of ${total} samples`)
+    const top = [...self].sort((a, b) => b[1] - a[1] || (a[0] < b[0] ? -1 : 1)).slice(0, TOP)
+    for (const [frame, n] of top) {
+      out.push(
+        `  ${String(n).padStart(7)}  ${((100 * n) / busy).toFixed(1).padStart(5)}%  ${frame}`,
+      )
+    }
+    if (top.length === 0) out.push('  (no samples)')
+  }
+  return out.join('\n') + '\n'
+}
+
+const fileSafe = (name) => name.replace(/[^\w.-]+/g, '_').replace(/^_+|_+$/g, '') || 'thread'
+
+/**
+ * Write the report's files into `dir` (created if missing); resolves with their paths.
+ * Existing files of the same names are replaced; nothing else in `dir` is touched.
+ */
+async function writeReport(report, dir, { command, window }) {
+  await fs.promises.mkdir(dir, { recursive: true })
+  const files = []
+  const write = async (name, data) => {
+    const file = path.join(dir, name)
+    await fs.promises.writeFile(file, data)
+    files.push(file)
+  }
+  for (const t of report.toCpuprofiles())
+    await write(`thread-${t.threadId}-${fileSafe(t.name)}.cpuprofile`, t.json)
+  await write('profile.pb.gz', await report.toPprofAsync())
+  const title = `${command} — ${window}, ${ms(report.endNs - report.startNs)} ms`
+  // A whole run is mostly waiting; without (idle) the towers show where code ran.
+  await write('flamegraph.svg', await report.toFlamegraphAsync({ title, idle: false }))
+  await write('summary.txt', summaryText(report, { command, window }))
+  return files
+}
+
+module.exports = { writeReport, summaryText }
