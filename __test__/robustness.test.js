@@ -464,7 +464,7 @@ test('20 profiles over 3 shared workers, stopped all at once', async () => {
   }
   // Work for every profile, each sending its own.
   for (const ctx of contexts)
-    for (const w of workers) ctx(() => w.postMessage({ fn: 'taskB', ms: 5 }))
+    for (const w of workers) ctx(() => w.postMessage({ fn: 'taskB', ms: 25 }))
   await Promise.all(seen.map((s) => s.waitFor(replies(40), 'the taskB replies')))
 
   const reports = await within(Promise.all(profiles.map((p) => p.stop())), '20 x stop()')

@@ -181,7 +181,8 @@ function processScope() {
       resource.emitDestroy()
       store.push(session)
       for (const w of workers) {
-        if (live(w)) w[kLink].startFor(w, [session])
+        // The window owns the whole worker, not only the tasks sent from it.
+        if (live(w)) w[kLink].startFor([session], true)
         else workers.delete(w)
       }
       return new ActiveProfile(session)

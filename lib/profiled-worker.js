@@ -137,12 +137,15 @@ class WorkerLink {
     })
   }
 
-  /** Profile the worker for `sessions` from now on (before the message that involves it). */
-  startFor(sessions) {
+  /**
+   * Profile the worker for `sessions` from now on (before the message that involves it).
+   * `owner`: for all the worker does, not only the tasks those sessions send it.
+   */
+  startFor(sessions, owner = false) {
     if (this.closed) return
     for (const s of sessions) {
       if (this.sessions.has(s.id)) continue
-      post(this.port, startMessage(s, false))
+      post(this.port, startMessage(s, owner))
       s.attach(this.worker)
     }
   }
