@@ -77,7 +77,7 @@ export interface ProfileOptions {
   samplingIntervalUs?: number
   /** Sample the main thread too. Default `true`. */
   mainThread?: boolean
-  /** How long stop() and terminate() wait for a worker's samples. Default `2000`. */
+  /** How long stop() and terminate() wait for a worker's samples, in (0, 600000] ms. Default `2000`. */
   stopTimeoutMs?: number
 }
 
@@ -105,7 +105,7 @@ export interface ThreadEffects {
   wallTimeNs?: bigint
   eventLoopUtilization?: { idle: number; active: number; utilization: number }
   /** Uncaught errors the thread raised during the profile. */
-  errors: Array<{ name?: string; message: string; stack?: string }>
+  errors: Array<{ name?: string; message: string; stack?: string; code?: unknown }>
   custom?: RecordedEffect[]
   /** Set when the thread exited during the profile. */
   exitCode?: number
@@ -159,7 +159,10 @@ export declare function runProfile<T>(
 /** Profiles not yet stopped, across all contexts. */
 export declare function activeProfiles(): ActiveProfile[]
 
-/** Profiles the current async context belongs to (in a worker: the worker's active ones). */
+/**
+ * Profiles the current async context belongs to (in a worker: those of the task running
+ * now, or, outside any task, those the worker was created in).
+ */
 export declare function currentProfiles(): ActiveProfile[]
 
 /** Record a named effect for the profiles the calling code works for; returns how many. */
@@ -171,7 +174,6 @@ export declare function makeProfiledWorker<W extends typeof NodeWorker>(
   MessageChannel: typeof NodeMessageChannel,
 ): W
 
-/** Replace worker_threads.Worker (idempotent); returns the patched class. */
 /** A pool's task queue: an object with `push` and `shift` or `pop` (more is passed through). */
 export interface TaskQueueLike {
   push(task: any, ...rest: any[]): unknown
@@ -209,6 +211,10 @@ export declare function contextQueue(kind: 'workerpool'): WorkerpoolTaskQueue
 /** The same for a queue of your own: returns it wrapped, with its interface unchanged. */
 export declare function trackQueue<Q extends TaskQueueLike>(queue: Q): Q
 
+/**
+ * Replace worker_threads.Worker, MessageChannel and MessagePort#postMessage (idempotent);
+ * returns the patched Worker class.
+ */
 export declare function patch(): typeof NodeWorker
 /** Restore the original worker_threads.Worker. */
 export declare function unpatch(): void
