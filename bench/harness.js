@@ -27,6 +27,27 @@ function stats(xs) {
   return { median: median(xs), min: Math.min(...xs), max: Math.max(...xs), n: xs.length }
 }
 
+function mean(xs) {
+  return xs.reduce((a, b) => a + b, 0) / xs.length
+}
+
+// Two-sided 95% Student t quantiles by degrees of freedom (1–10); 1.96 beyond.
+const T95 = [NaN, 12.71, 4.3, 3.18, 2.78, 2.57, 2.45, 2.36, 2.31, 2.26, 2.23]
+
+/**
+ * Half-width of the 95% confidence interval of mean(a) − mean(b) (Welch, with the smaller
+ * sample's degrees of freedom: conservative). NaN with fewer than 2 values on a side.
+ */
+function ci95Diff(a, b) {
+  const v = (xs) => {
+    const m = mean(xs)
+    return xs.reduce((s, x) => s + (x - m) ** 2, 0) / (xs.length - 1) / xs.length
+  }
+  const df = Math.min(a.length, b.length) - 1
+  if (df < 1) return NaN
+  return (T95[df] ?? 1.96) * Math.sqrt(v(a) + v(b))
+}
+
 /** Nearest-rank percentile (p in 0–100): with fewer than 100 values, p99 is the maximum. */
 function percentile(xs, p) {
   const s = [...xs].sort((a, b) => a - b)
@@ -249,15 +270,18 @@ async function main(run) {
   }
 }
 
-/** The next message of worker `w`; rejects if it errs or exits first (`what` names the wait). */
-function nextMessage(w, what = 'replying') {
+/**
+ * The next message of worker `w` (that `match` accepts, when given); rejects if it errs or
+ * exits first (`what` names the wait).
+ */
+function nextMessage(w, what = 'replying', match = () => true) {
   return new Promise((resolve, reject) => {
     const done = () => {
       w.off('message', onMessage)
       w.off('error', onError)
       w.off('exit', onExit)
     }
-    const onMessage = (m) => (done(), resolve(m))
+    const onMessage = (m) => match(m) && (done(), resolve(m))
     const onError = (e) => (done(), reject(e))
     const onExit = (code) => (done(), reject(new Error(`worker exited (${code}) before ${what}`)))
     w.on('message', onMessage)
@@ -272,8 +296,10 @@ module.exports = {
   nextMessage,
   collect,
   median,
+  mean,
   stats,
   percentile,
+  ci95Diff,
   interleaved,
   interleavedAsync,
   sleep,
