@@ -14,6 +14,7 @@
 //             null switches nothing (the method's control arm). Profiling is on from the
 //             worker's first line. Posts { t: 'result', windows: [{on, ops, ms}],
 //             samples } (samples: the local profiler's, summed over its stops).
+//   'forever' (main-stall.js) post { t: 'ready' }, then run fib slices until terminated.
 //   'go'      (scale.js) post { t: 'ready' }, wait for { t: 'go', warmupUntil, measureUntil }
 //             (epoch ms, the same for every worker), then post { t: 'result', ops, ms }.
 
@@ -107,6 +108,12 @@ async function go() {
   parentPort.postMessage({ t: 'result', ...(await measure(window.measureUntil)) })
 }
 
-;(workerData.mode === 'go' ? go() : paired(workerData)).finally(() => {
+async function forever() {
+  parentPort.postMessage({ t: 'ready' })
+  for (;;) await runUntil(epochNow() + 1000)
+}
+
+const MODES = { paired: () => paired(workerData), go, forever }
+MODES[workerData.mode]().finally(() => {
   if (sink < 0) console.log(sink) // keep the work observable
 })
