@@ -19,7 +19,7 @@ const { full, interleavedAsync, stats, main, nextMessage } = require('../harness
 
 const ECHO = path.join(__dirname, 'workers', 'echo.js')
 const START = { rounds: full(20, 5), perSample: full(5, 3) }
-const TRIPS = { rounds: full(9, 3), windowMs: full(300, 150) }
+const TRIPS = { rounds: full(11, 3), windowMs: full(300, 150) }
 const TARGET_START = 0.05 // ≤ +5%
 const TARGET_TRIPS = 0.98 // ≥ 0.98×
 
@@ -58,12 +58,19 @@ function roundTrips(port, ms) {
   })
 }
 
-/** A long-lived echo worker with a MessagePort transferred into it. */
-async function echoWorker(Worker) {
+/**
+ * Round trips per second through a fresh echo worker (a new thread per sample, so no arm
+ * keeps a lucky or unlucky thread placement), over the worker itself or over a
+ * MessagePort transferred into it.
+ */
+async function tripsOn(Worker, over) {
   const { port1, port2 } = new wt.MessageChannel()
   const w = new Worker(ECHO, { workerData: { port: port2 }, transferList: [port2] })
   await nextMessage(w, 'up')
-  return { worker: w, port: port1 }
+  const rate = await roundTrips(over === 'port' ? port1 : w, TRIPS.windowMs)
+  port1.close()
+  await w.terminate()
+  return rate
 }
 
 const pct = (ratio) => `${ratio >= 1 ? '+' : '−'}${Math.abs((ratio - 1) * 100).toFixed(1)}%`
@@ -102,20 +109,15 @@ async function run(log) {
 
   const T = '1 idle cost: round trips'
   log(`${T}: ${TRIPS.rounds} rounds × ${TRIPS.windowMs} ms per arm`)
-  const plain = await echoWorker(PlainWorker)
-  const patched = await echoWorker(PatchedWorker)
   const tr = await interleavedAsync(
     [
-      { name: 'worker plain', sample: () => roundTrips(plain.worker, TRIPS.windowMs) },
-      { name: 'worker patched', sample: () => roundTrips(patched.worker, TRIPS.windowMs) },
-      { name: 'port plain', sample: () => roundTrips(plain.port, TRIPS.windowMs) },
-      { name: 'port patched', sample: () => roundTrips(patched.port, TRIPS.windowMs) },
+      { name: 'worker plain', sample: () => tripsOn(PlainWorker, 'worker') },
+      { name: 'worker patched', sample: () => tripsOn(PatchedWorker, 'worker') },
+      { name: 'port plain', sample: () => tripsOn(PlainWorker, 'port') },
+      { name: 'port patched', sample: () => tripsOn(PatchedWorker, 'port') },
     ],
     { rounds: TRIPS.rounds, log },
   )
-  await Promise.all([plain.worker.terminate(), patched.worker.terminate()])
-  plain.port.close()
-  patched.port.close()
   for (const [kind, label] of [
     ['worker', 'worker.postMessage ↔ parentPort'],
     ['port', 'transferred MessagePort ↔ port'],
@@ -141,7 +143,7 @@ async function run(log) {
       `(each worker terminated before the next), ${START.rounds} interleaved rounds; the ` +
       "worker script is bench/scenarios/workers/echo.js, which posts 'up' from its first " +
       `line. Round trips: ping-pong of a small number for ${TRIPS.windowMs} ms per sample ` +
-      `over one long-lived worker per arm, ${TRIPS.rounds} rounds; rt/s = round trips per ` +
+      `through a fresh worker per sample, ${TRIPS.rounds} rounds; rt/s = round trips per ` +
       'second (2 messages each). The port arms ping-pong over a MessageChannel port ' +
       'transferred into the same worker in workerData.',
   ]

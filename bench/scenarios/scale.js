@@ -16,21 +16,22 @@ const { full, main, stats, median, nextMessage, interleavedAsync } = require('..
 
 const FIB = path.join(__dirname, 'workers', 'fib.js')
 const COUNTS = [1, 2, 8, 32]
-const RUN = { rounds: full(4, 2), warmupMs: 200, measureMs: full(1000, 400) }
+const RUN = { rounds: full(4, 2), warmupMs: 200, measureMs: full(600, 400) }
 
 const epochNow = () => performance.timeOrigin + performance.now()
 
 const checks = { reports: 0, bad: [] }
 
-/** n workers measured in one window; with `profiled`, all inside one profile. */
-async function sample(n, profiled) {
-  const start = () => {
-    const ws = Array.from({ length: n }, () => new wt.Worker(FIB, { workerData: { mode: 'go' } }))
-    return ws
-  }
+/**
+ * n workers measured in one window. `how`: 'unprofiled'; 'ours', all inside one profile;
+ * 'inspector', each worker sampling itself with the raw inspector Profiler (the floor).
+ */
+async function sample(n, how) {
+  const workerData = { mode: 'go', ...(how === 'inspector' ? { profiler: 'inspector' } : {}) }
+  const start = () => Array.from({ length: n }, () => new wt.Worker(FIB, { workerData }))
   let profile = null
   let workers
-  if (profiled) {
+  if (how === 'ours') {
     ;({ profile, workers } = new AsyncResource('bench-scale').runInAsyncScope(() => ({
       profile: pw.startProfile({ name: `scale-${n}` }),
       workers: start(),
@@ -64,40 +65,34 @@ async function sample(n, profiled) {
 
 async function run(log) {
   log(
-    `6 scale: ${COUNTS.join(', ')} workers × (unprofiled, profiled), ${RUN.rounds} rounds of ` +
+    `6 scale: ${COUNTS.join(', ')} workers × (unprofiled, ours, inspector), ${RUN.rounds} rounds of ` +
       `${RUN.warmupMs} ms warm-up + ${RUN.measureMs} ms`,
   )
-  const arms = COUNTS.flatMap((n) => [
-    { name: `${n} unprofiled`, sample: () => sample(n, false) },
-    { name: `${n} profiled`, sample: () => sample(n, true) },
-  ])
+  const arms = COUNTS.flatMap((n) =>
+    ['unprofiled', 'ours', 'inspector'].map((how) => ({
+      name: `${n} ${how}`,
+      sample: () => sample(n, how),
+    })),
+  )
   const r = await interleavedAsync(arms, { rounds: RUN.rounds, log })
   const rows = []
   const S = '6 scale: workers in one profile'
-  const report1 = median(r['1 profiled'].map((x) => x.reportMs))
+  const report1 = median(r['1 ours'].map((x) => x.reportMs))
   for (const n of COUNTS) {
     const base = stats(r[`${n} unprofiled`].map((x) => x.opsPerS))
-    const prof = stats(r[`${n} profiled`].map((x) => x.opsPerS))
-    const rep = stats(r[`${n} profiled`].map((x) => x.reportMs))
+    const ours = stats(r[`${n} ours`].map((x) => x.opsPerS))
+    const floor = stats(r[`${n} inspector`].map((x) => x.opsPerS))
+    const rep = stats(r[`${n} ours`].map((x) => x.reportMs))
     const w = `${n} worker${n > 1 ? 's' : ''}`
+    const of = (x) => `${((100 * x.median) / base.median).toFixed(1)}% of unprofiled`
+    const opsRow = (arm, x, ratio) => ({ scenario: S, arm, ...x, unit: 'ops/s', ratio })
     rows.push(
+      opsRow(`${w}: unprofiled, ops/s per worker`, base, 'baseline'),
+      opsRow(`${w}: ours (one profile), ops/s per worker`, ours, of(ours)),
+      opsRow(`${w}: raw inspector in each worker (floor)`, floor, of(floor)),
       {
         scenario: S,
-        arm: `${w}: unprofiled, ops/s per worker`,
-        ...base,
-        unit: 'ops/s',
-        ratio: 'baseline',
-      },
-      {
-        scenario: S,
-        arm: `${w}: profiled, ops/s per worker`,
-        ...prof,
-        unit: 'ops/s',
-        ratio: `${((100 * prof.median) / base.median).toFixed(1)}% of unprofiled`,
-      },
-      {
-        scenario: S,
-        arm: `${w}: stop → report`,
+        arm: `${w}: ours, stop → report`,
         ...rep,
         ratio: n === 1 ? 'baseline (1 worker)' : `${(rep.median / report1).toFixed(2)}× 1 worker`,
       },
@@ -107,10 +102,11 @@ async function run(log) {
     `scale: per sample, n patched workers (workers/fib.js 'go' mode) start, wait until all ` +
       `are ready, then run fib tasks in the same ${RUN.warmupMs} ms warm-up + ` +
       `${RUN.measureMs} ms window (epoch deadlines); ops/s per worker is the mean over the ` +
-      `n workers, then the median over ${RUN.rounds} rounds. Profiled: one startProfile() ` +
-      '(defaults) with all n workers created inside it; stop → report is timed right after ' +
-      'the window, while the workers idle. On 2 cores, n workers share 2 CPUs, so ops/s ' +
-      'per worker falls with n in both arms; the ratio is what profiling adds.',
+      `n workers, then the median over ${RUN.rounds} rounds. Ours: one startProfile() ` +
+      '(defaults: 1 ms, main thread too) with all n workers created inside it; stop → ' +
+      'report is timed right after the window, while the workers idle. Floor: each worker ' +
+      'starts the raw inspector Profiler (1 ms) on itself. On 2 cores, n workers share 2 ' +
+      'CPUs, so ops/s per worker falls with n in every arm; the ratio is what profiling adds.',
     `reports checked: ${checks.reports}; every worker thread present with samples: ` +
       `${checks.bad.length ? `no (${checks.bad.join('; ')})` : 'yes'}`,
   ]

@@ -15,8 +15,9 @@
 //             worker's first line. Posts { t: 'result', windows: [{on, ops, ms}],
 //             samples } (samples: the local profiler's, summed over its stops).
 //   'forever' (main-stall.js) post { t: 'ready' }, then run fib slices until terminated.
-//   'go'      (scale.js) post { t: 'ready' }, wait for { t: 'go', warmupUntil, measureUntil }
-//             (epoch ms, the same for every worker), then post { t: 'result', ops, ms }.
+//   'go'      (scale.js) start `profiler` if one is named (a local one: never stopped),
+//             post { t: 'ready' }, wait for { t: 'go', warmupUntil, measureUntil } (epoch
+//             ms, the same for every worker), then post { t: 'result', ops, ms }.
 
 const path = require('node:path')
 const { parentPort, workerData } = require('node:worker_threads')
@@ -102,6 +103,7 @@ async function paired({ warmupMs, windowMs, pairs, ...opts }) {
 }
 
 async function go() {
+  if (workerData.profiler) switcher(workerData) // a local profiler, on from here
   parentPort.postMessage({ t: 'ready' })
   const window = await nextMessage('go')
   await runUntil(window.warmupUntil)
