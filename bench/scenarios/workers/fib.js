@@ -56,11 +56,17 @@ async function runUntil(until) {
   return ops
 }
 
-/** One measured window ending at `until`. */
+// This thread's CPU clock (CLOCK_THREAD_CPUTIME_ID, ns) from profiled-worker's addon, which
+// loads cleanly in any worker and keeps no state: a window's CPU time shows how much of it
+// the thread actually ran (the rest it waited for a core on this shared machine).
+const { threadCpuTime } = require(path.join(__dirname, '..', '..', '..', 'lib', 'native'))
+
+/** One measured window ending at `until`: tasks, wall ms, and CPU ms of this thread. */
 async function measure(until) {
   const t0 = epochNow()
+  const c0 = threadCpuTime()
   const ops = await runUntil(until)
-  return { ops, ms: epochNow() - t0 }
+  return { ops, ms: epochNow() - t0, cpuMs: Number(threadCpuTime() - c0) / 1e6 }
 }
 
 /** Profiling switched on and off in this thread (or by the main thread, for ours). */
