@@ -69,6 +69,9 @@ async function run(log) {
   // The profile comes home: stop → report → pprof. The window is WINDOW_MS from the stop,
   // like the others, or longer if the work takes longer.
   histogram.reset()
+  // reset() also forgets the last tick, so the first delay after it is not recorded: let
+  // the histogram tick once before the work starts, or a block right at the start is lost.
+  await sleep(3)
   const cpu0 = pw.threadCpuTime()
   const t0 = performance.now()
   const stopping = profile.stop()
