@@ -18,13 +18,12 @@
 // script itself breaks, never for a crash or hang it measured.
 
 const path = require('node:path')
-const fs = require('node:fs')
 const wt = require('node:worker_threads')
-const { nextMessage } = require('./harness')
+const { nextMessage, runNode, emit, sleep } = require('./harness')
 const { rng } = require('./synth')
+const { PEERS, resolvePeer, startProfiler } = require('./peer-profilers')
 
 const ROOT = path.resolve(__dirname, '..')
-const PEERS_DIR = path.join(__dirname, 'peers')
 
 const CYCLES = 200
 const RUNS = 3
@@ -37,23 +36,6 @@ const CHILD_TIMEOUT_MS = 150_000 // per child process (one run of one profiler)
  * loads; `mainLoad` also loads the peer on the main thread first, as an app that uses the
  * profiler for its main thread does (and as v8-profiler-next's README shows for workers).
  */
-const PEERS = [
-  {
-    key: 'v8-profiler-next',
-    name: 'v8-profiler-next',
-    what: "require('v8-profiler-next').startProfiling(title, true) in the worker",
-  },
-  {
-    key: 'sentry',
-    name: '@sentry/node-cpu-profiler',
-    what: "CpuProfilerBindings.startProfiling(title) from require('@sentry/node-cpu-profiler') in the worker",
-  },
-  {
-    key: 'datadog',
-    name: '@datadog/pprof',
-    what: "require('@datadog/pprof').time.start({ intervalMicros: 1000 }) in the worker",
-  },
-]
 const PROFILERS = [
   {
     key: 'ours',
@@ -114,56 +96,9 @@ function workerMain() {
       if (active !== 1) throw new Error(`expected 1 active profile in the worker, saw ${active}`)
       break
     }
-    case 'v8-profiler-next': {
-      const profiler = require(peerPath)
-      profiler.setGenerateType(1)
-      profiler.setSamplingInterval(1000)
-      profiler.startProfiling('cycle', true)
-      stop = () => {
-        const p = profiler.stopProfiling('cycle')
-        const n = p.samples?.length ?? 0
-        p.delete()
-        return n
-      }
-      break
-    }
-    case 'sentry': {
-      const { CpuProfilerBindings, ProfileFormat } = require(peerPath)
-      CpuProfilerBindings.startProfiling('cycle')
-      stop = () => {
-        const p = CpuProfilerBindings.stopProfiling('cycle', ProfileFormat.THREAD)
-        return p?.samples?.length ?? 0
-      }
-      break
-    }
-    case 'datadog': {
-      const { time } = require(peerPath)
-      time.start({ intervalMicros: 1000 })
-      stop = () => time.stop().sample.reduce((n, x) => n + Number(x.value[0]), 0)
-      break
-    }
-    case 'inspector': {
-      const { Session } = require('node:inspector')
-      const session = new Session()
-      session.connect()
-      let out
-      const post = (method, params) =>
-        session.post(method, params, (err, res) => {
-          if (err) throw err
-          out = res
-        })
-      post('Profiler.enable')
-      post('Profiler.setSamplingInterval', { interval: 1000 })
-      post('Profiler.start')
-      stop = () => {
-        post('Profiler.stop')
-        session.disconnect()
-        return out.profile.samples.length
-      }
-      break
-    }
     default:
-      throw new Error(`unknown profiler ${kind}`)
+      stop = startProfiler(kind, { peerPath, intervalUs: 1000 })
+      break
   }
   if (probe) {
     // Availability check: profile 50 ms of work, stop normally, report the samples.
@@ -189,13 +124,7 @@ function workerMain() {
 
 // ---------------------------------------------------------------------------------------
 // Child process: one profiler, `cycles` cycles, JSON lines on stdout (written
-// synchronously, so the lines before a crash are not lost).
-
-function emit(obj) {
-  fs.writeSync(1, `${JSON.stringify(obj)}\n`)
-}
-
-const sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms))
+// synchronously by emit(), so the lines before a crash are not lost).
 
 async function loadOurs() {
   // Another engineer may be rebuilding the addon: retry once after 30 s.
@@ -214,7 +143,7 @@ async function childMain(key, cycles, seed, control) {
   let peerPath
   if (arm.peer) {
     try {
-      peerPath = require.resolve(arm.peer, { paths: [PEERS_DIR] })
+      peerPath = resolvePeer(arm.peer)
     } catch (err) {
       emit({ t: 'unavailable', reason: `${arm.peer} not found in bench/peers (${err.code})` })
       return
@@ -298,37 +227,8 @@ async function childMain(key, cycles, seed, control) {
 // Parent: one child per (profiler, run), bounded by a timeout.
 
 function runChild(key, cycles, seed, control, timeoutMs) {
-  const { spawn } = require('node:child_process')
-  return new Promise((resolve) => {
-    const child = spawn(
-      process.execPath,
-      [__filename, '--child', key, String(cycles), String(seed), control ? 'control' : ''],
-      { stdio: ['ignore', 'pipe', 'pipe'] },
-    )
-    let out = ''
-    let err = ''
-    let hung = false
-    child.stdout.on('data', (d) => (out += d))
-    child.stderr.on('data', (d) => (err += d))
-    const timer = setTimeout(() => {
-      hung = true
-      child.kill('SIGKILL')
-    }, timeoutMs)
-    child.on('close', (code, signal) => {
-      clearTimeout(timer)
-      const lines = out
-        .split('\n')
-        .filter(Boolean)
-        .map((l) => {
-          try {
-            return JSON.parse(l)
-          } catch {
-            return { t: 'text', text: l }
-          }
-        })
-      resolve({ code, signal, hung, lines, stderr: err })
-    })
-  })
+  const args = ['--child', key, String(cycles), String(seed), control ? 'control' : '']
+  return runNode(__filename, args, { timeoutMs })
 }
 
 function summarize(run) {

@@ -2,7 +2,7 @@
 // Per-task attribution in a shared worker (issue #5): what the bookkeeping costs the
 // worker, and how accurate it is.
 //
-//   node bench/tasks.js
+//   node bench/scenarios/pool-tasks.js [--quick]
 //
 // Cost: one pooled worker answers small tasks sent one at a time (ping-pong), sync
 // (a little CPU work) or async (the same work split by awaits). Arms, interleaved:
@@ -16,11 +16,11 @@
 // Accuracy: profiles A and B send interleaved fibA / fibB tasks (sync and async) to one
 // worker; the share of each one's worker samples that is its own function.
 
-const pw = require('..') // first: it patches worker_threads.Worker
+const pw = require('../..') // first: it patches worker_threads.Worker
 const { Worker } = require('node:worker_threads')
 const { AsyncResource } = require('node:async_hooks')
-const { main, stats, median } = require('./harness')
-const { samplesUnder } = require('../__test__/helpers')
+const { QUICK, main, stats, median } = require('../harness')
+const { samplesUnder } = require('../../__test__/helpers')
 
 const WORKER = `
   const { parentPort } = require('node:worker_threads')
@@ -136,7 +136,7 @@ async function cost(log, { rounds, sampleMs }) {
 async function accuracy(log, runs) {
   const shares = []
   for (let run = 0; run < runs; run++) {
-    const w = new Worker(require.resolve('../__test__/fixtures/shared-fib.js'))
+    const w = new Worker(require.resolve('../../__test__/fixtures/shared-fib.js'))
     const a = new AsyncResource('A')
     const b = new AsyncResource('B')
     const pa = a.runInAsyncScope(() => pw.startProfile({ mainThread: false }))
@@ -170,6 +170,8 @@ async function accuracy(log, runs) {
         arm: 'A and B sharing one worker',
         ...s,
         unit: '%',
+        target: '≥ 90% (worst run)',
+        met: s.min >= 90,
       },
     ],
     share: s,
@@ -177,7 +179,7 @@ async function accuracy(log, runs) {
 }
 
 main(async (log) => {
-  const quick = process.argv.includes('--quick')
+  const quick = QUICK
   const rows = await cost(log, { rounds: quick ? 3 : 7, sampleMs: quick ? 300 : 700 })
   const acc = await accuracy(log, quick ? 2 : 5)
   rows.push(...acc.rows)
