@@ -224,7 +224,7 @@ test('--every writes one set of files per window, each with the worker', async (
 test('--signal: SIGUSR2 starts a window, the next stops it and writes; stdin reaches the app', async () => {
   const out = tmpDir()
   const cli = startCli(['--signal', '-o', out, '--', process.execPath, APP, 'serve'])
-  await cli.printed('app: started')
+  await cli.printed('app: worker busy')
   cli.child.kill('SIGUSR2')
   await pause(300) // let the worker be sampled for a while
   cli.child.kill('SIGUSR2')
@@ -243,8 +243,8 @@ test('--signal: SIGUSR2 starts a window, the next stops it and writes; stdin rea
 test('SIGINT reaches the app, which writes its profile and dies of SIGINT, as does the CLI', async () => {
   const out = tmpDir()
   const cli = startCli(['-o', out, '--', process.execPath, APP, 'serve'])
-  await cli.printed('app: started')
-  await pause(200)
+  await cli.printed('app: worker busy')
+  await pause(100)
   cli.child.kill('SIGINT')
   const r = await cli.done
   assert.equal(r.signal, 'SIGINT', `exit code ${r.code}: ${r.stderr}`)
