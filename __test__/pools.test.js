@@ -203,44 +203,38 @@ test('contextQueue / trackQueue reject what is not a task queue', () => {
 
 const TASKS = fixture('pool-task.js')
 
+// Piscina and tinypool share one API (tinypool is a fork).
+function piscinaLike(Pool, kind, aborted) {
+  const pool = new Pool({
+    filename: TASKS,
+    minThreads: 1,
+    maxThreads: 1,
+    taskQueue: pw.contextQueue(kind),
+  })
+  return {
+    run: (task, signal) => pool.run(task, { signal }),
+    threadIds: () => pool.threads.map((t) => t.threadId),
+    destroy: () => pool.destroy(),
+    aborted,
+  }
+}
+
 const pools = {
-  async piscina(queue) {
+  async piscina() {
     const { Piscina } = require('piscina')
-    const pool = new Piscina({
-      filename: TASKS,
-      minThreads: 1,
-      maxThreads: 1,
-      ...(queue ? { taskQueue: pw.contextQueue('piscina') } : {}),
-    })
-    return {
-      run: (task, signal) => pool.run(task, { signal }),
-      threadIds: () => pool.threads.map((t) => t.threadId),
-      destroy: () => pool.destroy(),
-      aborted: (e) => e.name === 'AbortError',
-    }
+    return piscinaLike(Piscina, 'piscina', (e) => e.name === 'AbortError')
   },
-  async tinypool(queue) {
+  async tinypool() {
     const { Tinypool } = await import('tinypool')
-    const pool = new Tinypool({
-      filename: TASKS,
-      minThreads: 1,
-      maxThreads: 1,
-      ...(queue ? { taskQueue: pw.contextQueue('tinypool') } : {}),
-    })
-    return {
-      run: (task, signal) => pool.run(task, { signal }),
-      threadIds: () => pool.threads.map((t) => t.threadId),
-      destroy: () => pool.destroy(),
-      aborted: (e) => /abort/i.test(`${e.name} ${e.message}`),
-    }
+    return piscinaLike(Tinypool, 'tinypool', (e) => /abort/i.test(`${e.name} ${e.message}`))
   },
-  async workerpool(queue) {
+  async workerpool() {
     const workerpool = require('workerpool')
     const pool = workerpool.pool(TASKS, {
       maxWorkers: 1,
       workerType: 'thread',
       workerThreadOpts: { workerData: { workerpool: true } },
-      ...(queue ? { queueStrategy: pw.contextQueue('workerpool') } : {}),
+      queueStrategy: pw.contextQueue('workerpool'),
     })
     return {
       run: (task, signal) => {
@@ -267,7 +261,7 @@ for (const [name, make] of Object.entries(pools)) {
     `${name}: a profiled request gets its tasks' samples, an unprofiled one's stay out`,
     POOLS,
     async () => {
-      const pool = await make(true)
+      const pool = await make()
       try {
         assert.deepEqual(await pool.run({ fn: 'unprofiledTask', ms: 1 }), {
           fn: 'unprofiledTask',
@@ -308,7 +302,7 @@ for (const [name, make] of Object.entries(pools)) {
     `${name}: queued tasks of three profiles each count for the one that submitted it`,
     POOLS,
     async () => {
-      const pool = await make(true)
+      const pool = await make()
       try {
         await pool.run({ fn: 'unprofiledTask', ms: 1 }) // the worker is up
         const fns = ['alphaTask', 'betaTask', 'gammaTask']
@@ -341,7 +335,7 @@ for (const [name, make] of Object.entries(pools)) {
     `${name}: results, errors, cancellation and destroy behave as without profiling`,
     POOLS,
     async () => {
-      const pool = await make(true)
+      const pool = await make()
       let destroyed = false
       try {
         const { result, report } = await pw.runProfile(async () => {

@@ -111,13 +111,12 @@ function setTransferOutHook(fn) {
 
 /**
  * Send one user message on a channel into a ProfiledWorker: announce it, then `send()`
- * it. `route` is { link, key, seq, said }; `value` and `transferArg` are the user's
- * arguments.
+ * it. `route` is { link, key, seq, said }; `value` is the user's message and `transfer`
+ * its transfer list (transferListOf), or null.
  */
-function sendOn(route, value, transferArg, send) {
+function sendOn(route, value, transfer, send) {
   const link = route.link
   if (link.closed) return send()
-  const transfer = transferListOf(transferArg)
   const sessions = (takePending() ?? hub.currentSessions()).filter((s) => s.state === 'active')
   link.startFor(sessions)
   const ports = transfer === null ? null : adopt(link, value, transfer)
@@ -153,16 +152,14 @@ function sendOn(route, value, transferArg, send) {
 
 // MessagePort.prototype.postMessage while patched. Worker#postMessage ends here too.
 function postMessage(value, transferList) {
-  if (onTransferOut !== null && transferList !== undefined) {
-    const transfer = transferListOf(transferList)
-    if (transfer !== null) onTransferOut(transfer)
-  }
+  const transfer = transferList === undefined ? null : transferListOf(transferList)
+  if (onTransferOut !== null && transfer !== null) onTransferOut(transfer)
   const route = routes.get(this)
   if (route === undefined || route.link.gone.has(route.key)) {
     return Reflect.apply(originalPostMessage, this, arguments)
   }
   const args = arguments
-  return sendOn(route, value, transferList, () => Reflect.apply(originalPostMessage, this, args))
+  return sendOn(route, value, transfer, () => Reflect.apply(originalPostMessage, this, args))
 }
 Object.defineProperty(postMessage, 'length', { value: originalPostMessage.length })
 

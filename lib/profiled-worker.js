@@ -273,7 +273,8 @@ function makeProfiledWorker(Worker, MessageChannel) {
       // Synchronous, and the announcement goes ahead of the user's message: the runtime
       // drains our port before it dispatches the user's message, so a start is in force
       // and the task's profiles are known when the handler runs.
-      return channels.sendOn(link.route0, args[0], args[1], () => super.postMessage(...args))
+      const transfer = args[1] === undefined ? null : channels.transferListOf(args[1])
+      return channels.sendOn(link.route0, args[0], transfer, () => super.postMessage(...args))
     }
 
     emit(event, ...args) {

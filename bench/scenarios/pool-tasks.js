@@ -19,7 +19,7 @@
 const pw = require('../..') // first: it patches worker_threads.Worker
 const { Worker } = require('node:worker_threads')
 const { AsyncResource } = require('node:async_hooks')
-const { QUICK, main, stats, median } = require('../harness')
+const { QUICK, main, stats, median, nextMessage } = require('../harness')
 const { samplesUnder } = require('../../__test__/helpers')
 
 const WORKER = `
@@ -68,10 +68,9 @@ function pingPong(w, task, ms, send = (m) => w.postMessage(m)) {
 }
 
 function ask(w, m) {
-  return new Promise((resolve) => {
-    w.once('message', resolve)
-    w.postMessage(m)
-  })
+  const reply = nextMessage(w, `the answer to ${m}`)
+  w.postMessage(m)
+  return reply
 }
 
 async function cost(log, { rounds, sampleMs }) {
