@@ -23,7 +23,13 @@ const tmpDir = () => {
   made.push(dir)
   return dir
 }
+// A test that fails half-way must not leave its CLI (and the app under it) running.
+const started = []
 test.after(() => {
+  for (const child of started) {
+    // The whole process group: the CLI and the app it runs.
+    if (child.exitCode === null && child.signalCode === null) process.kill(-child.pid, 'SIGKILL')
+  }
   for (const dir of made) fs.rmSync(dir, { recursive: true, force: true })
 })
 
@@ -33,7 +39,10 @@ function startCli(args, { env = {} } = {}) {
     cwd: ROOT,
     env: { ...process.env, ...env },
     stdio: ['pipe', 'pipe', 'pipe'],
+    // Its own process group, so that cleanup can reach the app under it too.
+    detached: true,
   })
+  started.push(child)
   let stdout = ''
   let stderr = ''
   child.stdout.setEncoding('utf8').on('data', (d) => (stdout += d))
