@@ -234,14 +234,18 @@ test('--signal: SIGUSR2 starts a window, the next stops it and writes; stdin rea
   const out = tmpDir()
   const cli = startCli(['--signal', '-o', out, '--', process.execPath, APP, 'serve'])
   await cli.printed('app: worker busy')
+  // Signals to the CLI are forwarded; wait for each to arrive (two pending signals of the
+  // same kind would arrive as one).
   cli.child.kill('SIGUSR2')
+  await cli.printed('app: SIGUSR2 1')
   await pause(300) // let the worker be sampled for a while
   cli.child.kill('SIGUSR2')
+  await cli.printed('app: SIGUSR2 2')
   await appears(path.join(out, 'window-001', 'summary.txt'))
   checkFiles(path.join(out, 'window-001'))
   // A window still open when the app ends is written at its end.
   cli.child.kill('SIGUSR2')
-  await pause(100)
+  await cli.printed('app: SIGUSR2 3')
   cli.child.stdin.end('quit\n')
   const r = await cli.done
   assert.equal(r.code, 0, r.stderr)

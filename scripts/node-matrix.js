@@ -46,6 +46,25 @@ const tests = fs
   .filter((f) => f.endsWith('.test.js'))
   .map((f) => path.join('__test__', f))
 
+/**
+ * Each failing test with its details (TAP `not ok` + the indented YAML block under it), so
+ * that a failure seen once in CI can be understood without reproducing it.
+ */
+function failures(out) {
+  const lines = out.split('\n')
+  const shown = []
+  for (let i = 0; i < lines.length; i++) {
+    if (!/^\s*not ok /.test(lines[i])) continue
+    const indent = lines[i].match(/^\s*/)[0].length
+    shown.push(lines[i])
+    // The block ends at the next line indented no deeper than the `not ok` itself.
+    for (i++; i < lines.length && (lines[i].match(/^\s*/)[0].length > indent || !lines[i]); i++)
+      shown.push(lines[i])
+    i--
+  }
+  return shown.join('\n')
+}
+
 const results = []
 for (const major of MAJORS) {
   const node = nodeBinary(major)
@@ -70,12 +89,7 @@ for (const major of MAJORS) {
     signal: r.signal,
   }
   results.push(row)
-  console.log(
-    out
-      .split('\n')
-      .filter((l) => /^(not ok|✖)/.test(l))
-      .join('\n') || 'no failures',
-  )
+  console.log(failures(out) || 'no failures')
   console.log(
     `${version}: ${row.pass} passed, ${row.fail} failed${r.signal ? ` (killed: ${r.signal})` : ''}`,
   )

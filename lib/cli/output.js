@@ -87,7 +87,11 @@ async function writeReport(report, dir, { command, window }) {
   const title = `${command} — ${window}, ${ms(report.endNs - report.startNs)} ms`
   // A whole run is mostly waiting; without (idle) the towers show where code ran.
   await write('flamegraph.svg', await report.toFlamegraphAsync({ title, idle: false }))
-  await write('summary.txt', summaryText(report, { command, window }))
+  // Last, and whole (renamed into place): once summary.txt is there, the window is complete.
+  const summary = path.join(dir, 'summary.txt')
+  await fs.promises.writeFile(`${summary}.partial`, summaryText(report, { command, window }))
+  await fs.promises.rename(`${summary}.partial`, summary)
+  files.push(summary)
   return files
 }
 
