@@ -14,8 +14,12 @@
 // is never touched, delayed or reordered.
 
 const { MSG } = require('./constants')
-const hub = require('./hub')
 const intrinsics = require('./intrinsics')
+
+// Required on first use, like in profiled-worker.js: this module loads before a worker's
+// user code.
+let hubModule
+const hub = () => (hubModule ??= require('./hub'))
 
 const { post, postMessage: originalPostMessage, MessagePort } = intrinsics
 
@@ -117,7 +121,7 @@ function setTransferOutHook(fn) {
 function sendOn(route, value, transfer, send) {
   const link = route.link
   if (link.closed) return send()
-  const sessions = (takePending() ?? hub.currentSessions()).filter((s) => s.state === 'active')
+  const sessions = (takePending() ?? hub().currentSessions()).filter((s) => s.state === 'active')
   link.startFor(sessions)
   const ports = transfer === null ? null : adopt(link, value, transfer)
   const n = route.seq + 1

@@ -35,7 +35,8 @@ const hub = {
 
   /** The sessions that work started now belongs to. */
   currentSessions() {
-    if (hub.upstream) return hub.tasks.sessionsNow(hub.sessions)
+    // A worker's runtime sets `tasks` with its first profile; until then, none.
+    if (!wt.isMainThread) return hub.tasks?.sessionsNow(hub.sessions) ?? []
     const store = context.getStore()
     return store ? store.filter((s) => s.state === 'active') : []
   },

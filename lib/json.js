@@ -5,7 +5,6 @@
 // scanner validates and locates BigInt literals when reading.
 
 const { describe } = require('./errors')
-const { randomBytes } = require('node:crypto')
 // The addon is only needed to read BigInt literals; a worker that only writes never loads it.
 let native
 const scanner = () => (native ??= require('./native'))
@@ -23,12 +22,14 @@ function isBigIntObject(v) {
 // then turns them into `<digits>n` literals. The markers hold a random
 // nonce per call, and the length check proves every replacement was one of ours (a user
 // string containing a marker would change the length by a different amount).
-// One random prefix per process plus a counter: unguessable, and no syscall per call.
-const NONCE_PREFIX = randomBytes(8).toString('hex')
+// One random prefix per thread plus a counter: unguessable, and no syscall per call.
+// Made on first use: loading node:crypto costs a worker ~1 ms of its start.
+let noncePrefix
 let calls = 0
 
 function stringifyMarked(value, withHook) {
-  const nonce = NONCE_PREFIX + (calls++).toString(36)
+  noncePrefix ??= require('node:crypto').randomBytes(8).toString('hex')
+  const nonce = noncePrefix + (calls++).toString(36)
   const open = `~pwbig${nonce}~`
   const close = `~${nonce}gibwp~`
   let count = 0

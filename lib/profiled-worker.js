@@ -2,12 +2,15 @@
 // ProfiledWorker: a Worker whose user-visible behaviour is the plain Worker's, plus a
 // private APM channel to the profiler runtime preloaded inside it.
 
-const hub = require('./hub')
 const { ENVELOPE, RUNTIME_PATH, MSG, kLink } = require('./constants')
 const errors = require('./errors')
-const busy = require('./busy')
 const channels = require('./channels')
 const { post } = require('./intrinsics')
+
+// Required on first use: in a worker, this module loads before user code (nested
+// workers are profiled too), and every module loaded then delays the worker's start.
+let hubModule
+const hub = () => (hubModule ??= require('./hub'))
 
 const kIsProfiledWorker = Symbol.for('profiled-worker.class')
 // An idle worker answers a stop within a millisecond or two. One that has not answered
@@ -81,7 +84,7 @@ class WorkerLink {
       return
     }
     const allowed = this.allowed(msg)
-    if (allowed) hub.deliver(allowed)
+    if (allowed) hub().deliver(allowed)
     else this.rejected++
   }
 
@@ -129,7 +132,8 @@ class WorkerLink {
     let answered = false
     const grace = Math.min(BUSY_GRACE_MS, timeoutMs / 4)
     const timer = setTimeout(() => {
-      if (!answered && !this.closed) busy.interrupt(this.threadId, request, timeoutMs - grace)
+      if (!answered && !this.closed)
+        require('./busy').interrupt(this.threadId, request, timeoutMs - grace)
     }, grace)
     return reply.finally(() => {
       answered = true
@@ -192,11 +196,11 @@ class WorkerLink {
               ...(arg.code === undefined ? {} : { code: arg.code }),
             }
           : { message: String(arg) }
-      hub.deliver({ t: MSG.ERROR, threadId: this.threadId, threadName: this.name, ids, error })
+      hub().deliver({ t: MSG.ERROR, threadId: this.threadId, threadName: this.name, ids, error })
     } else if (event === 'exit') {
       // Sessions stay: the thread's last data (sent from its own 'exit') may still be on
       // its way through our port, and stop() waits for the port to close to get it.
-      hub.deliver({ t: MSG.EXIT, threadId: this.threadId, threadName: this.name, ids, code: arg })
+      hub().deliver({ t: MSG.EXIT, threadId: this.threadId, threadName: this.name, ids, code: arg })
     }
   }
 }
@@ -231,7 +235,7 @@ function makeProfiledWorker(Worker, MessageChannel) {
       }
       const { port1, port2 } = new MessageChannel()
       const link = new WorkerLink(port1)
-      const sessions = hub.currentSessions()
+      const sessions = hub().currentSessions()
       const execArgv = opts.execArgv ?? process.execArgv
       // Ports handed over in workerData: their other ends become routes into this worker.
       const ports = Array.isArray(opts.transferList)

@@ -12,7 +12,6 @@
 // sampler cut the marks become per-profile spans, CPU time and wall time.
 
 const { createHook, executionAsyncResource } = require('node:async_hooks')
-const { performance } = require('node:perf_hooks')
 const { MessagePort } = require('node:worker_threads')
 
 // Work no message caused: startup, top-level code, timers it set. It counts for the
@@ -30,9 +29,17 @@ const MAX_PENDING_PER_CHANNEL = 4096
 const FOLD_AT = 8192
 
 // performance.now() is cheap; its origin is fixed, so one offset converts it to the
-// process.hrtime clock in µs, which is the clock of V8's sample timestamps.
-const originUs = Number(process.hrtime.bigint()) / 1000 - performance.now() * 1000
-const nowUs = () => originUs + performance.now() * 1000
+// process.hrtime clock in µs, which is the clock of V8's sample timestamps. Taken on first
+// use: loading perf_hooks costs a worker ~0.5 ms of its start, and most are never profiled.
+let performance
+let originUs
+function nowUs() {
+  if (originUs === undefined) {
+    performance = require('node:perf_hooks').performance
+    originUs = Number(process.hrtime.bigint()) / 1000 - performance.now() * 1000
+  }
+  return originUs + performance.now() * 1000
+}
 
 // Pools park an idle worker in Atomics.wait (Piscina, tinypool), called from the end of
 // the task just finished. The wait is idle time, not that task's: while profiling, the

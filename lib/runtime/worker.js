@@ -5,7 +5,6 @@
 // 'exit' listener while a profile is active (to send the last chunk home).
 
 const wt = require('node:worker_threads')
-const { performance } = require('node:perf_hooks')
 const { ENVELOPE, HYBRID_DISPATCH, INTERRUPT, MSG, kLink } = require('../constants')
 const { post, receiveMessageOnPort: receive, MessagePort } = require('../intrinsics')
 const { TaskTracker } = require('./tasks')
@@ -19,11 +18,8 @@ function boot() {
   wt.workerData = data.workerData
   process.execArgv = env.execArgv
 
-  const hub = require('../hub')
-  const { serialize } = require('../json')
   const port = env.port
-  hub.threadName = env.threadName || `worker ${wt.threadId}`
-  hub.upstream = (msg) => post(port, msg)
+  const threadName = env.threadName || `worker ${wt.threadId}`
   const stats = { ignored: 0, failed: 0 }
 
   let native // loaded on the first profile: until then a worker pays nothing
@@ -31,8 +27,24 @@ function boot() {
 
   // Which profiles the running code works for (see tasks.js).
   const tasks = new TaskTracker(cpuNs)
-  hub.tasks = tasks
-  hub.sampler.tracker = tasks
+
+  // The profiling machinery is loaded with the first profile: a worker's start is on
+  // someone's critical path, and most workers are never profiled. Until then `hub` is null.
+  let hub = null
+  let serialize
+  let performance
+  function profiling() {
+    if (hub) return hub
+    ;({ serialize } = require('../json'))
+    ;({ performance } = require('node:perf_hooks'))
+    hub = require('../hub')
+    hub.threadName = threadName
+    hub.upstream = (msg) => post(port, msg)
+    hub.tasks = tasks
+    hub.sampler.tracker = tasks
+    hub.runtimeStats = stats
+    return hub
+  }
   tasks.watch(wt.parentPort, 0)
   tasks.watchCarried(wt.workerData, Array.isArray(env.ports) ? env.ports : [])
 
@@ -86,6 +98,7 @@ function boot() {
 
   function start(msg) {
     exclusive(() => {
+      profiling()
       if (hub.sessions.has(msg.id)) return
       const s = new LocalSession(msg)
       tasks.join(s.id, s.owner, s.intervalUs)
@@ -108,7 +121,7 @@ function boot() {
   /** The synchronous part of a stop: this thread's samples and effects go home now. */
   function stopHere(id) {
     return exclusive(() => {
-      const s = hub.sessions.get(id)
+      const s = hub?.sessions.get(id)
       if (!s) return null
       s.state = 'stopped'
       hub.sessions.delete(id)
@@ -144,7 +157,7 @@ function boot() {
     if (msg.t !== MSG.STOP && msg.t !== MSG.STOP_ALL) return 'ignored'
     const stopped = []
     const timedOut = []
-    for (const id of msg.t === MSG.STOP_ALL ? [...hub.sessions.keys()] : [msg.id]) {
+    for (const id of msg.t === MSG.STOP_ALL ? [...(hub?.sessions.keys() ?? [])] : [msg.id]) {
       const s = stopHere(id)
       if (!s) continue
       stopped.push(s)
@@ -237,7 +250,7 @@ function boot() {
           tasks.withdraw(msg.k, msg.n)
           break
         case MSG.STOP_ALL:
-          Promise.all([...hub.sessions.keys()].map(stop)).then(
+          Promise.all([...(hub?.sessions.keys() ?? [])].map(stop)).then(
             (t) => post(port, { t: MSG.STOPPED_ALL, timedOut: t.flat() }),
             countFailure,
           )
@@ -296,7 +309,6 @@ function boot() {
     if (entry !== undefined) tasks.received(beforeDelivery(p, entry.message, true))
     return entry
   }
-  require('node:module').syncBuiltinESMExports()
   // A watched port sent onward is no longer read here: stop the parent announcing it.
   require('../channels').setTransferOutHook((transfer) => {
     for (const k of tasks.release(transfer)) post(port, { t: MSG.PORT_GONE, k })
@@ -304,9 +316,12 @@ function boot() {
 
   for (const msg of env.start) start(msg)
 
-  // Nested workers are profiled too.
-  require('../patch').patch()
-  hub.runtimeStats = stats
+  // Nested workers are profiled too. patch() also refreshes the ESM view of
+  // worker_threads, which publishes the receiveMessageOnPort above (one refresh costs
+  // ~0.2 ms of the worker's start).
+  const { patch, isPatched } = require('../patch')
+  if (isPatched()) require('node:module').syncBuiltinESMExports()
+  else patch()
 }
 
 boot()
