@@ -134,6 +134,8 @@ class ProfileSession {
     this.state = 'stopping'
     const endNs = process.hrtime.bigint()
     const t1 = nowUs()
+    // Workers first: their stops travel and run while this thread cuts its own sampler.
+    const stopped = Promise.all([...this.workers].map((w) => w[kLink].stop(this)))
     if (this.mainThread) {
       await hub.sampler.remove(this.id)
       this.thread(0).effects = {
@@ -143,7 +145,7 @@ class ProfileSession {
         custom: this.custom.map((e) => ({ ...e, data: deserialize(e.data) })),
       }
     }
-    const results = await Promise.all([...this.workers].map((w) => w[kLink].stop(this)))
+    const results = await stopped
     for (const r of results) {
       for (const threadId of r.timedOut) this.thread(threadId).timedOut = true
     }
