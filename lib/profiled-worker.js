@@ -271,20 +271,26 @@ function makeProfiledWorker(Worker, MessageChannel) {
       for (const s of sessions) s.attach(this)
     }
 
-    postMessage(...args) {
+    // postMessage and emit run for every message: `arguments`, not rest and spread,
+    // which would allocate an array each time. No named parameters, so that `length`
+    // stays the plain Worker's.
+    postMessage() {
       const link = this[kLink]
-      if (link === undefined) return super.postMessage(...args)
+      if (link === undefined) return super.postMessage.apply(this, arguments)
       // Synchronous, and the announcement goes ahead of the user's message: the runtime
       // drains our port before it dispatches the user's message, so a start is in force
       // and the task's profiles are known when the handler runs.
+      const args = arguments
       const transfer = args[1] === undefined ? null : channels.transferListOf(args[1])
-      return channels.sendOn(link.route0, args[0], transfer, () => super.postMessage(...args))
+      return channels.sendOn(link.route0, args[0], transfer, () =>
+        super.postMessage.apply(this, args),
+      )
     }
 
-    emit(event, ...args) {
+    emit(event) {
       if (event === 'online' && this[kLink]) this[kLink].online = true
-      if (event === 'error' || event === 'exit') this[kLink]?.onWorkerEvent(event, args[0])
-      return super.emit(event, ...args)
+      if (event === 'error' || event === 'exit') this[kLink]?.onWorkerEvent(event, arguments[1])
+      return super.emit.apply(this, arguments)
     }
 
     terminate(...args) {
