@@ -83,6 +83,7 @@ function boot() {
       depth--
     }
   }
+  hub.sampler.exclusive = exclusive
 
   function start(msg) {
     exclusive(() => {
