@@ -153,6 +153,8 @@ class ThreadSampler {
               ? chunk.fromJson(raw.json, raw.offsetUs, this.lastUs)
               : chunk.fromObject(raw, this.lastUs)
           this.lastUs = c.lastUs
+          // A later piece (an inspector cut's bridge) left empty by tiling adds nothing.
+          if (!first && c.samples === 0) continue
           this.onChunk(c.json, ids, first ? spans : undefined)
           first = false
         } catch {

@@ -9,14 +9,17 @@
 // the last ones of the one before. Dropping every sample not later than the last one
 // delivered makes the chunks tile time.
 
-/** A profile object (the inspector's) → { json, lastUs }, its samples after `afterUs`. */
+/**
+ * A profile object (the inspector's) → { json, lastUs, samples }, its samples after
+ * `afterUs`.
+ */
 function fromObject(profile, afterUs) {
   const lastUs = keepAfter(profile, afterUs)
-  return { json: JSON.stringify(profile), lastUs }
+  return { json: JSON.stringify(profile), lastUs, samples: profile.samples.length }
 }
 
 /**
- * Profile JSON from v8.startCpuProfile() → { json, lastUs }: timestamps shifted by
+ * Profile JSON from v8.startCpuProfile() → { json, lastUs, samples }: timestamps shifted by
  * `offsetUs` onto the hrtime clock, samples after `afterUs` kept.
  *
  * Node writes the nodes first and then startTime, endTime, samples and timeDeltas, which
@@ -36,7 +39,11 @@ function fromJson(json, offsetUs, afterUs) {
     if (keys === 'startTime,endTime,samples,timeDeltas') {
       shift(tail, offsetUs)
       const lastUs = keepAfter(tail, afterUs)
-      return { json: `${json.slice(0, at)},${JSON.stringify(tail).slice(1)}`, lastUs }
+      return {
+        json: `${json.slice(0, at)},${JSON.stringify(tail).slice(1)}`,
+        lastUs,
+        samples: tail.samples.length,
+      }
     }
   }
   const profile = JSON.parse(json)
