@@ -48,7 +48,7 @@ function timed(fn) {
   return performance.now() - t0
 }
 
-/** CUTS cuts of `cut(deliver)`: [{ total, v8 }] ms; deliver gets the raw stretch. */
+/** CUTS cuts of `cut(deliver)`: [{ total, v8 }] ms; deliver gets the raw pieces. */
 async function cuts(cut) {
   const out = []
   let last = -Infinity
@@ -65,10 +65,18 @@ async function cuts(cut) {
   return out
 }
 
-const toChunk = (raw, afterUs) =>
-  typeof raw.json === 'string'
-    ? chunk.fromJson(raw.json, raw.offsetUs, afterUs)
-    : chunk.fromObject(raw, afterUs)
+/** A cut's pieces (the stretch, and an inspector cut's bridge) as chunks, in order. */
+function toChunk(pieces, afterUs) {
+  let out = { lastUs: afterUs, samples: 0, json: null }
+  for (const raw of pieces) {
+    const c =
+      typeof raw.json === 'string'
+        ? chunk.fromJson(raw.json, raw.offsetUs, out.lastUs)
+        : chunk.fromObject(raw, out.lastUs)
+    out = { lastUs: c.lastUs, samples: out.samples + c.samples, json: out.json ?? c.json }
+  }
+  return out
+}
 
 async function cutArms() {
   const arms = []
@@ -104,9 +112,10 @@ async function longProfile(Backend) {
   }
   let raw
   const ms = timed(() => b.stop((r) => (raw = r)))
-  const total = ms + timed(() => toChunk(raw, -Infinity))
+  let c
+  const total = ms + timed(() => (c = toChunk(raw, -Infinity)))
   b.close()
-  return { stop: total, samples: JSON.parse(toChunk(raw, -Infinity).json).samples.length }
+  return { stop: total, samples: c.samples }
 }
 
 async function longRotated() {
