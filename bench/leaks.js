@@ -88,7 +88,7 @@ function workerMain() {
       stats: {
         sessions: hub ? hub.sessions.size : 0,
         samplerActive: hub ? hub.sampler.active.size : 0,
-        inspectorSession: hub ? hub.sampler.session !== null : false,
+        samplerBackend: hub ? hub.sampler.backend !== null : false,
         exitListeners: process.listenerCount('exit'),
         messageListeners: wt.parentPort.listenerCount('message'),
         resources: countBy(process.getActiveResourcesInfo()),
@@ -153,7 +153,7 @@ async function snapshot(hub) {
       ? {
           'hub.sessions': hub.sessions.size,
           'sampler.active': hub.sampler.active.size,
-          'sampler inspector session': hub.sampler.session === null ? 0 : 1,
+          'sampler backend': hub.sampler.backend === null ? 0 : 1,
         }
       : {},
   }
@@ -450,7 +450,7 @@ async function runPhase(phase, { cycles, messages, profiledEvery }) {
         '(a) our state empty: hub.sessions, sampler, links',
         after.ours['hub.sessions'] === 0 &&
           after.ours['sampler.active'] === 0 &&
-          after.ours['sampler inspector session'] === 0 &&
+          after.ours['sampler backend'] === 0 &&
           c.leftovers === 0,
         `${fmtCounts(after.ours)}; ${c.leftovers} workers with leftovers`,
       )
@@ -492,7 +492,7 @@ async function runPhase(phase, { cycles, messages, profiledEvery }) {
         ]),
       ),
     )
-  const inspectorSessions = (list) => list.filter((x) => x.inspectorSession).length
+  const samplerBackends = (list) => list.filter((x) => x.samplerBackend).length
   phaseLines(
     out,
     `(b) ${b.messages} round trips through ${POOL} pooled ProfiledWorkers, ${b.profiled} of them inside ${b.profiles} profiles, ${secs()}`,
@@ -501,7 +501,7 @@ async function runPhase(phase, { cycles, messages, profiledEvery }) {
     [
       `with the pool alive (after warm-up → after the messages): RSS ${mb(b.before.rss)} → ${mb(b.after.rss)} (${signed(b.after.rss - b.before.rss)}); heap used ${signed(b.after.heapUsed - b.before.heapUsed)}; external ${signed(b.after.external - b.before.external)}`,
       `  active resources: ${fmtCounts(b.before.resources)} → ${fmtCounts(b.after.resources)}`,
-      `  in the workers (max over ${POOL}): ${workerState(b.workersBefore)} → ${workerState(b.workersAfter)}; inspector sessions kept ${inspectorSessions(b.workersBefore)} → ${inspectorSessions(b.workersAfter)} of ${POOL}; a plain worker: exitListeners ${b.plainStats.exitListeners}, messageListeners ${b.plainStats.messageListeners}`,
+      `  in the workers (max over ${POOL}): ${workerState(b.workersBefore)} → ${workerState(b.workersAfter)}; sampler backends kept ${samplerBackends(b.workersBefore)} → ${samplerBackends(b.workersAfter)} of ${POOL}; a plain worker: exitListeners ${b.plainStats.exitListeners}, messageListeners ${b.plainStats.messageListeners}`,
       `  worker resources (worker 0): ${fmtCounts(b.workersBefore[0].resources)} → ${fmtCounts(b.workersAfter[0].resources)}`,
       `  user listeners on each worker at the end: ${[...new Set(b.userListeners.map(fmtCounts))].join(' / ')} (the user added 1 each)`,
       `  our link per worker at the end: ${[...new Set(b.links.map(fmtCounts))].join(' / ')}`,
@@ -537,7 +537,7 @@ async function runPhase(phase, { cycles, messages, profiledEvery }) {
         (x) =>
           x.sessions === 0 &&
           x.samplerActive === 0 &&
-          !x.inspectorSession &&
+          !x.samplerBackend &&
           x.exitListeners === b.plainStats.exitListeners,
       ) &&
       b.links.every((l) => l['link.sessions'] === 0 && l['link.waits'] === 0),

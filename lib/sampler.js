@@ -1,41 +1,53 @@
 'use strict'
 // One V8 sampler per thread, shared by every profile active on that thread.
 //
-// V8's sampler is reached through an inspector session on the same thread, whose
-// `post` answers synchronously, so a start is in force when `add` returns. The sampler
-// is stopped and restarted at every profile boundary; each stretch ("chunk") goes to
-// `onChunk` with the ids of the profiles active during it, and each profile later keeps
-// the part of each chunk inside its own time window.
+// Sampling runs in stretches. Each stretch ends at a profile boundary (and every
+// ROTATE_MS while sampling goes on) and goes to `onChunk` with the ids of the profiles
+// active during it; each profile later keeps the part of each chunk inside its own time
+// window. Chunk timestamps are on the process.hrtime clock (µs), which that windowing
+// and the task spans of runtime/tasks.js rely on, and chunks tile time (sampler/chunk.js).
+//
+// V8 is reached through v8.startCpuProfile() handles where Node has them and they sample
+// at the interval wanted (sampler/v8-handles.js), else through an inspector session on
+// this thread (sampler/inspector.js). Both answer synchronously, so a start is in force
+// when `add` returns.
+
+const { InspectorSampling } = require('./sampler/inspector')
+const { HandleSampling } = require('./sampler/v8-handles')
+const chunk = require('./sampler/chunk')
+
+// While sampling goes on, the stretch is cut this often even when no profile starts or
+// stops. Ending a stretch is synchronous work in proportion to its samples (V8 builds the
+// profile, then it is serialized), so without this a long profile's stop blocks its
+// thread for a long time at the end (~12 ms for 60 s at 1 ms on the main thread). A cut
+// that keeps V8's profiler running costs ~0.3 ms, so every second that is ~0.03% of the
+// thread; each chunk repeats the tree of the code it sampled, so much shorter would
+// multiply what a long profile holds until it stops.
+const ROTATE_MS = 1000
 
 class ThreadSampler {
   /**
-   * @param onChunk (json, ids) for each stretch of samples
+   * @param onChunk (json, ids, spans) for each stretch of samples
    * @param cutOnJoin cut when a profile joins. Needed where a start can arrive late (a
    *   worker busy for another profile when the start was sent), so the stretch before the
    *   join is not counted for it. Not on the main thread, where a profile starts exactly
-   *   at its window's start and cutting would stringify a long-running profile's samples
-   *   on the main thread at every new profile.
+   *   at its window's start.
    */
   constructor(onChunk, { cutOnJoin }) {
     this.onChunk = onChunk
     this.cutOnJoin = cutOnJoin
     this.active = new Map() // profile id → sampling interval (µs)
-    this.session = null
+    this.backend = null // InspectorSampling or HandleSampling, while sampling
     this.intervalUs = 0
     this.running = false
-    this.errors = 0
+    this.timer = null
+    this.lastUs = -Infinity // timestamp of the last sample delivered
+    this.failures = 0
     // Worker: the TaskTracker whose spans go with each chunk (see runtime/tasks.js).
     this.tracker = null
-  }
-
-  // A same-thread session answers synchronously, except while another inspector client
-  // (a DevTools or NodeWorker session being attached) holds the agent, when the answer
-  // comes a little later. Both are handled; nothing here may throw into user code.
-  call(method, params, onAnswer) {
-    this.session.post(method, params, (err, res) => {
-      if (err) this.errors++
-      onAnswer?.(err, res)
-    })
+    // Worker: runs the sampler's own cuts (the rotation) as one of the runtime's
+    // operations, which the parent's interrupt must not re-enter (runtime/worker.js).
+    this.exclusive = (fn) => fn()
   }
 
   has(id) {
@@ -44,71 +56,123 @@ class ThreadSampler {
 
   add(id, intervalUs) {
     if (this.active.has(id)) return
-    // Cut before `id` joins (see cutOnJoin), and for a finer interval, which V8 fixes
-    // when sampling starts.
-    if (this.cutOnJoin || (this.running && intervalUs < this.intervalUs)) this.cut()
+    const ids = [...this.active.keys()]
     this.active.set(id, intervalUs)
     if (!this.running) this.begin()
+    // Cut before `id` joins (see cutOnJoin), and for a finer interval, which V8 fixes
+    // when sampling starts.
+    else if (this.cutOnJoin || intervalUs < this.intervalUs) this.advance(ids)
   }
 
   /** Resolves once the chunk that ends here has been delivered (usually at once). */
   remove(id) {
     if (!this.active.has(id)) return settledPromise()
-    const delivered = this.cut()
+    const ids = [...this.active.keys()]
     this.active.delete(id)
-    if (this.active.size > 0) this.begin()
-    else this.close()
-    return delivered
+    return this.advance(ids)
   }
 
   removeAll() {
     if (this.active.size === 0) return settledPromise()
-    const delivered = this.cut()
+    const ids = [...this.active.keys()]
     this.active.clear()
-    this.close()
-    return delivered
+    return this.advance(ids)
   }
 
   begin() {
-    if (!this.session) {
-      // Loaded on first use: a thread that is never profiled never loads the inspector.
-      const { Session } = require('node:inspector')
-      this.session = new Session()
-      this.session.connect()
-      this.call('Profiler.enable')
-    }
     this.intervalUs = Math.min(...this.active.values())
-    this.call('Profiler.setSamplingInterval', { interval: this.intervalUs })
-    this.call('Profiler.start')
+    const Backend = HandleSampling.usableFor(this.intervalUs) ? HandleSampling : InspectorSampling
+    if (!(this.backend instanceof Backend)) {
+      this.backend?.close()
+      this.backend = new Backend()
+    }
+    try {
+      this.backend.start(this.intervalUs)
+    } catch {
+      // V8 refused a handle (too many profiles on this thread): the inspector it is.
+      this.failures++
+      this.backend.close()
+      this.backend = new InspectorSampling()
+      this.backend.start(this.intervalUs)
+    }
     this.running = true
+    // unref'd: sampling never keeps a process or worker alive.
+    this.timer ??= setInterval(() => this.rotate(), ROTATE_MS).unref()
   }
 
   /**
-   * Stop sampling; the stretch goes to onChunk, synchronously when the inspector answers
-   * synchronously. The returned promise resolves once it has; `settled` says whether
-   * that already happened when cut() returned.
+   * The running stretch goes to onChunk with `ids`, the profiles active during it; then
+   * sampling goes on for the profiles active now, if any, without V8's profiler going
+   * idle where the interval stays. The returned promise resolves once the chunk has been
+   * delivered; `settled` says whether that already happened when this returned.
    */
-  cut() {
-    if (!this.running) return settledPromise()
-    this.running = false
-    const ids = [...this.active.keys()]
+  advance(ids) {
+    if (!this.running) {
+      if (this.active.size === 0) this.close()
+      return settledPromise()
+    }
+    const want = this.active.size > 0 ? Math.min(...this.active.values()) : 0
+    const { delivered, deliver } = this.delivery(ids)
+    try {
+      if (want === this.intervalUs && this.backend.canCut(want)) {
+        this.backend.cut(deliver)
+        if (!this.backend.canCut(want)) this.running = false
+      } else {
+        this.running = false
+        this.backend.stop(deliver)
+      }
+    } catch {
+      this.failures++
+      this.running = false
+      deliver(null)
+    }
+    if (want === 0) this.close()
+    else if (!this.running) this.begin()
+    return delivered
+  }
+
+  rotate() {
+    if (!this.running || !this.backend.canCut(this.intervalUs)) return
+    this.exclusive(() => this.advance([...this.active.keys()]))
+  }
+
+  /** The spans of `ids` up to now, and the function that hands the stretch on with them. */
+  delivery(ids) {
     const spans = this.tracker?.take(ids)
     let resolve
     const delivered = new Promise((r) => (resolve = r))
     delivered.settled = false
-    this.call('Profiler.stop', undefined, (err, res) => {
-      if (!err && res && res.profile) this.onChunk(JSON.stringify(res.profile), ids, spans)
+    // Each piece in order (pieces of one stretch share its ids; its spans go once).
+    const deliver = (pieces) => {
+      let first = true
+      for (const raw of pieces ?? []) {
+        try {
+          if (!raw) continue
+          const c =
+            typeof raw.json === 'string'
+              ? chunk.fromJson(raw.json, raw.offsetUs, this.lastUs)
+              : chunk.fromObject(raw, this.lastUs)
+          this.lastUs = c.lastUs
+          // A later piece (an inspector cut's bridge) left empty by tiling adds nothing.
+          if (!first && c.samples === 0) continue
+          this.onChunk(c.json, ids, first ? spans : undefined)
+          first = false
+        } catch {
+          this.failures++
+        }
+      }
       delivered.settled = true
       resolve()
-    })
-    return delivered
+    }
+    return { delivered, deliver }
   }
 
   close() {
-    if (!this.session) return
-    const session = this.session
-    this.session = null
-    session.post('Profiler.disable', () => session.disconnect())
+    clearInterval(this.timer)
+    this.timer = null
+    this.running = false
+    this.backend?.close()
+    this.backend = null
   }
 }
 
@@ -120,4 +184,4 @@ function nowUs() {
   return Number(process.hrtime.bigint() / 1000n)
 }
 
-module.exports = { ThreadSampler, nowUs }
+module.exports = { ThreadSampler, nowUs, ROTATE_MS }

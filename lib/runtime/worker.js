@@ -95,6 +95,7 @@ function boot() {
       depth--
     }
   }
+  hub.sampler.exclusive = exclusive
 
   function start(msg) {
     exclusive(() => {

@@ -1,0 +1,183 @@
+'use strict'
+// The thread sampler from outside: real profiles across several rotations (lib/sampler.js
+// cuts each thread's stretch every ROTATE_MS), the user's own profiling in the same
+// thread, and the clock of sample timestamps with either way of reaching V8.
+const test = require('node:test')
+const assert = require('node:assert/strict')
+const path = require('node:path')
+const v8 = require('node:v8')
+const wt = require('node:worker_threads')
+const { Session } = require('node:inspector')
+const pw = require('..')
+const hub = require('../lib/hub')
+const { ROTATE_MS } = require('../lib/sampler')
+const { within, context, ask, threadOf } = require('./helpers')
+
+const WORK = path.join(__dirname, 'fixtures', 'work.js')
+// 1000 µs is V8's default: v8.startCpuProfile() handles where Node has them. 500 µs
+// always goes through the inspector.
+const INTERVALS = [1000, 500]
+const HAS_HANDLES = typeof v8.startCpuProfile === 'function'
+
+const hrUs = () => Number(process.hrtime.bigint()) / 1000
+const sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms))
+function fib(n) {
+  return n < 2 ? n : fib(n - 1) + fib(n - 2)
+}
+/** The main thread busy for `ms`, yielding to the event loop every 50 ms. */
+async function mainWork(ms) {
+  const end = Date.now() + ms
+  while (Date.now() < end) {
+    const slice = Date.now() + 50
+    while (Date.now() < slice) fib(15)
+    await new Promise((resolve) => setImmediate(resolve))
+  }
+}
+
+/** Absolute sample timestamps (µs) of a report thread, and the functions on each stack. */
+function samplesOf(profile) {
+  const p = JSON.parse(profile.toCpuprofile())
+  const byId = new Map(p.nodes.map((n) => [n.id, n]))
+  const parent = new Map()
+  for (const n of p.nodes) for (const c of n.children ?? []) parent.set(c, n.id)
+  const stackOf = (id) => {
+    const names = []
+    for (let at = id; at !== undefined; at = parent.get(at)) {
+      names.push(byId.get(at).callFrame.functionName)
+    }
+    return names
+  }
+  let t = p.startTime
+  return p.samples.map((id, k) => ({ t: (t += p.timeDeltas[k]), stack: stackOf(id) }))
+}
+
+/** Samples cover [from, to] once: inside it, none twice, no stretch missing. */
+function assertTiles(samples, from, to, intervalUs, what) {
+  const ts = samples.map((s) => s.t)
+  assert.ok(ts.length > 0, `${what}: samples`)
+  for (const t of ts) assert.ok(t >= from && t <= to, `${what}: sample at ${t} in [${from}, ${to}]`)
+  assert.equal(new Set(ts).size, ts.length, `${what}: no sample twice`)
+  const sorted = [...ts].sort((a, b) => a - b)
+  // A chunk lost or misplaced at a cut leaves a hole of up to a whole rotation.
+  let gap = sorted[0] - from
+  for (let k = 1; k < sorted.length; k++) gap = Math.max(gap, sorted[k] - sorted[k - 1])
+  assert.ok(gap < (ROTATE_MS * 1000) / 2, `${what}: largest gap ${gap} µs`)
+  // V8 samples no faster than asked, and (generously) at least a third as often.
+  const expected = (to - from) / intervalUs
+  assert.ok(
+    ts.length <= expected * 1.2 && ts.length >= expected / 3,
+    `${what}: ${ts.length} samples for ~${expected.toFixed(0)}`,
+  )
+}
+
+/** The main-side session of a running profile named `name`. */
+const sessionNamed = (name) => [...hub.sessions.values()].find((s) => s.name === name)
+
+for (const intervalUs of INTERVALS) {
+  test(`${intervalUs} µs: a profile over several rotations has every sample once, on the main thread and in a worker`, async (t) => {
+    const ctx = context()
+    const name = `rotations-${intervalUs}`
+    const from = hrUs()
+    let w
+    const profile = ctx(() => {
+      const p = pw.startProfile({ name, samplingIntervalUs: intervalUs })
+      w = new wt.Worker(WORK)
+      return p
+    })
+    t.after(() => w.terminate())
+    const rounds = 7 // 3.5 rotations
+    const work = ctx(async () => {
+      for (let i = 0; i < rounds; i++) await ask(w, { fn: 'taskA', ms: ROTATE_MS / 2 })
+    })
+    await Promise.all([work, mainWork((rounds * ROTATE_MS) / 2)])
+    // Chunks came home while the profile ran, not all at its stop.
+    const s = sessionNamed(name)
+    assert.ok(s.threads.get(0).chunks.length >= 2, 'main-thread chunks during the profile')
+    assert.ok(s.threads.get(w.threadId).chunks.length >= 2, 'worker chunks during the profile')
+    const report = await within(profile.stop(), 'stop')
+    const to = hrUs()
+    assertTiles(samplesOf(threadOf(report, 0).profile), from, to, intervalUs, 'main thread')
+    const worker = samplesOf(threadOf(report, w.threadId).profile)
+    assertTiles(worker, from, to, intervalUs, 'worker')
+    assert.ok(
+      worker.some((x) => x.stack.includes('taskA')),
+      'the worker’s task is in it',
+    )
+  })
+}
+
+for (const intervalUs of INTERVALS) {
+  test(`${intervalUs} µs: the user’s own console.profile and inspector profiling in the same thread, while we profile, work on both sides`, async () => {
+    const user = new Session()
+    user.connect()
+    const post = (method, params) =>
+      new Promise((resolve, reject) =>
+        user.post(method, params, (err, res) => (err ? reject(err) : resolve(res))),
+      )
+    const finished = []
+    user.on('Profiler.consoleProfileFinished', ({ params }) => finished.push(params))
+    await post('Profiler.enable')
+
+    const ctx = context()
+    const from = hrUs()
+    const profile = ctx(() => pw.startProfile({ samplingIntervalUs: intervalUs }))
+    // Untitled, across a rotation: console.profileEnd() ends the last console profile
+    // started in every session, which in ours is one of our stretches.
+    console.profile()
+    await mainWork(ROTATE_MS * 1.5)
+    console.profileEnd()
+    console.profile('mine')
+    await mainWork(300)
+    console.profileEnd('mine')
+    await post('Profiler.start')
+    await mainWork(300)
+    const { profile: own } = await post('Profiler.stop')
+    await mainWork(ROTATE_MS)
+    const report = await within(profile.stop(), 'stop')
+    const to = hrUs()
+    user.disconnect()
+
+    assertTiles(samplesOf(threadOf(report, 0).profile), from, to, intervalUs, 'our profile')
+    // Ours (the bridges of inspector cuts) show up in every enabled session too.
+    const mine = finished.filter((f) => !f.title.startsWith('profiled-worker:'))
+    // An untitled profile's title is '' before Node 24, 'default' from it.
+    assert.deepEqual(
+      mine.map((f) => (f.title === 'default' ? '' : f.title)),
+      ['', 'mine'],
+    )
+    for (const f of mine) assert.ok(f.profile.samples.length > 0, `user's "${f.title}" has samples`)
+    assert.ok(own.samples.length > 0, 'the user’s Profiler.start/stop profile has samples')
+  })
+}
+
+test('sample timestamps are on the process.hrtime clock, with either way of reaching V8', async () => {
+  for (const intervalUs of INTERVALS) {
+    const ctx = context()
+    const profile = ctx(() => pw.startProfile({ samplingIntervalUs: intervalUs }))
+    const backend = hub.sampler.backend.constructor.name
+    if (intervalUs === 1000 && HAS_HANDLES) assert.equal(backend, 'HandleSampling')
+    else assert.equal(backend, 'InspectorSampling')
+    await sleep(50)
+    const t0 = hrUs()
+    knownBusy(300)
+    const t1 = hrUs()
+    await sleep(300)
+    const report = await within(profile.stop(), 'stop')
+    const inside = samplesOf(threadOf(report, 0).profile).filter((s) =>
+      s.stack.includes('clockProbe'),
+    )
+    assert.ok(inside.length > 0, `${backend}: samples in clockProbe`)
+    for (const s of inside) {
+      assert.ok(s.t >= t0 && s.t <= t1, `${backend}: clockProbe sample at ${s.t} in [${t0}, ${t1}]`)
+    }
+  }
+})
+
+// Recursive, so it shows on the stack even where V8 inlines knownBusy into its caller.
+function clockProbe(n) {
+  return n < 2 ? n : clockProbe(n - 1) + clockProbe(n - 2)
+}
+function knownBusy(ms) {
+  const end = Date.now() + ms
+  while (Date.now() < end) clockProbe(15)
+}
