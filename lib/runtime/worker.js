@@ -42,6 +42,8 @@ function boot() {
     hub.upstream = (msg) => post(port, msg)
     hub.tasks = tasks
     hub.sampler.tracker = tasks
+    // Rotation cuts run from a timer: never inside one of our own operations.
+    hub.sampler.exclusive = exclusive
     hub.runtimeStats = stats
     return hub
   }
@@ -95,7 +97,6 @@ function boot() {
       depth--
     }
   }
-  hub.sampler.exclusive = exclusive
 
   function start(msg) {
     exclusive(() => {
