@@ -150,6 +150,43 @@ for (const intervalUs of INTERVALS) {
   })
 }
 
+for (const intervalUs of INTERVALS) {
+  test(`${intervalUs} µs: a profile that starts in the same turn as the last one stops gets its own samples only, on the main thread and in a worker`, async (t) => {
+    // The sampler keeps V8's profiler running for a moment after the last profile on a
+    // thread stops; a profile starting then goes on from there.
+    const w = new wt.Worker(WORK)
+    t.after(() => w.terminate())
+    await ask(w, { fn: 'taskC', ms: 1 })
+    const [ctxA, ctxB] = [context('A'), context('B')]
+    const options = { samplingIntervalUs: intervalUs }
+    const fromA = hrUs()
+    const a = ctxA(() => pw.startProfile(options))
+    await Promise.all([ctxA(() => ask(w, { fn: 'taskA', ms: 300 })), mainWork(300)])
+    const toA = hrUs()
+    const reportA = a.stop()
+    const fromB = hrUs()
+    const b = ctxB(() => pw.startProfile(options))
+    await Promise.all([ctxB(() => ask(w, { fn: 'taskB', ms: 300 })), mainWork(300)])
+    const reportB = await within(b.stop(), 'stop B')
+    const toB = hrUs()
+    const forA = samplesOf(threadOf(await within(reportA, 'stop A'), w.threadId).profile)
+    const forB = samplesOf(threadOf(reportB, w.threadId).profile)
+    assert.ok(
+      forA.some((x) => x.stack.includes('taskA')),
+      'A has its task',
+    )
+    assert.ok(
+      forB.some((x) => x.stack.includes('taskB')),
+      'B has its task',
+    )
+    assert.ok(!forB.some((x) => x.stack.includes('taskA')), 'B has nothing of A’s task')
+    assert.ok(!forA.some((x) => x.stack.includes('taskB')), 'A has nothing of B’s task')
+    assertTiles(samplesOf(threadOf(reportB, 0).profile), fromB, toB, intervalUs, 'B main')
+    const mainA = samplesOf(threadOf(await reportA, 0).profile)
+    for (const x of mainA) assert.ok(x.t >= fromA && x.t <= toA + 1000, `A main sample at ${x.t}`)
+  })
+}
+
 test('sample timestamps are on the process.hrtime clock, with either way of reaching V8', async () => {
   for (const intervalUs of INTERVALS) {
     const ctx = context()

@@ -21,15 +21,20 @@ function isBigIntObject(v) {
 // BigInts leave JSON.stringify as `"<open><digits><close>"` strings; one regex pass
 // then turns them into `<digits>n` literals. The markers hold a random
 // nonce per call, and the length check proves every replacement was one of ours (a user
-// string containing a marker would change the length by a different amount).
-// One random prefix per thread plus a counter: unguessable, and no syscall per call.
-// Made on first use: loading node:crypto costs a worker ~1 ms of its start.
-let noncePrefix
+// string containing a marker would change the length by a different amount), so a
+// guessed nonce can make serialize() throw, never return wrong text. The nonce only has
+// to be unlikely in data: one random prefix per thread plus a counter. Math.random, not
+// node:crypto: loading node:crypto costs a worker ~1.1 ms, and a worker first serializes
+// when its first profile stops, where that would add to the stop's latency.
+const noncePrefix = () =>
+  Math.floor(Math.random() * 2 ** 52).toString(36) +
+  Math.floor(Math.random() * 2 ** 52).toString(36)
+let prefix
 let calls = 0
 
 function stringifyMarked(value, withHook) {
-  noncePrefix ??= require('node:crypto').randomBytes(8).toString('hex')
-  const nonce = noncePrefix + (calls++).toString(36)
+  prefix ??= noncePrefix()
+  const nonce = prefix + (calls++).toString(36)
   const open = `~pwbig${nonce}~`
   const close = `~${nonce}gibwp~`
   let count = 0

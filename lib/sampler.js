@@ -41,6 +41,7 @@ class ThreadSampler {
     this.intervalUs = 0
     this.running = false
     this.timer = null
+    this.closing = null // the immediate that stops sampling once no profile is left
     this.lastUs = -Infinity // timestamp of the last sample delivered
     this.failures = 0
     // Worker: the TaskTracker whose spans go with each chunk (see runtime/tasks.js).
@@ -58,29 +59,46 @@ class ThreadSampler {
     if (this.active.has(id)) return
     const ids = [...this.active.keys()]
     this.active.set(id, intervalUs)
-    if (!this.running) this.begin()
+    // Lingering after the last profile stopped (see advance) counts as not running.
+    if (!this.running || this.closing !== null) this.begin()
     // Cut before `id` joins (see cutOnJoin), and for a finer interval, which V8 fixes
     // when sampling starts.
     else if (this.cutOnJoin || intervalUs < this.intervalUs) this.advance(ids)
   }
 
-  /** Resolves once the chunk that ends here has been delivered (usually at once). */
-  remove(id) {
+  /**
+   * Resolves once the chunk that ends here has been delivered (usually at once).
+   * `now`: stop sampling at once if this was the last profile (see advance).
+   */
+  remove(id, { now = false } = {}) {
     if (!this.active.has(id)) return settledPromise()
     const ids = [...this.active.keys()]
     this.active.delete(id)
-    return this.advance(ids)
+    return this.advance(ids, { now })
   }
 
+  /** Stops sampling at once (at thread exit and before terminate(): nothing comes later). */
   removeAll() {
     if (this.active.size === 0) return settledPromise()
     const ids = [...this.active.keys()]
     this.active.clear()
-    return this.advance(ids)
+    return this.advance(ids, { now: true })
   }
 
   begin() {
-    this.intervalUs = Math.min(...this.active.values())
+    const intervalUs = Math.min(...this.active.values())
+    if (this.closing !== null) {
+      // Still sampling after the last profile (see advance): at the same interval, go
+      // on from here, dropping what was sampled for nobody.
+      clearImmediate(this.closing)
+      this.closing = null
+      if (intervalUs === this.intervalUs && this.backend.canCut(intervalUs)) {
+        this.backend.cut(() => {})
+        if (this.backend.canCut(intervalUs)) return
+      }
+      this.backend.stop(() => {})
+    }
+    this.intervalUs = intervalUs
     const Backend = HandleSampling.usableFor(this.intervalUs) ? HandleSampling : InspectorSampling
     if (!(this.backend instanceof Backend)) {
       this.backend?.close()
@@ -106,15 +124,29 @@ class ThreadSampler {
    * idle where the interval stays. The returned promise resolves once the chunk has been
    * delivered; `settled` says whether that already happened when this returned.
    */
-  advance(ids) {
+  advance(ids, { now = false } = {}) {
     if (!this.running) {
       if (this.active.size === 0) this.close()
       return settledPromise()
     }
     const want = this.active.size > 0 ? Math.min(...this.active.values()) : 0
     const { delivered, deliver } = this.delivery(ids)
+    // The last profile out: a final stop makes V8 tear its profiler down (~1.3 ms
+    // synchronous), on the path of the stop's reply. A cut delivers the stretch just as
+    // well; the teardown then runs in an immediate, after the reply has gone.
+    const linger = want === 0 && !now && this.backend.canCut(this.intervalUs)
     try {
-      if (want === this.intervalUs && this.backend.canCut(want)) {
+      if (linger) {
+        this.backend.cut(deliver)
+        if (this.backend.canCut(this.intervalUs)) {
+          this.closing = setImmediate(() => {
+            this.closing = null
+            this.close()
+          })
+          return delivered
+        }
+        this.running = false
+      } else if (want === this.intervalUs && this.backend.canCut(want)) {
         this.backend.cut(deliver)
         if (!this.backend.canCut(want)) this.running = false
       } else {
@@ -132,7 +164,7 @@ class ThreadSampler {
   }
 
   rotate() {
-    if (!this.running || !this.backend.canCut(this.intervalUs)) return
+    if (!this.running || this.active.size === 0 || !this.backend.canCut(this.intervalUs)) return
     this.exclusive(() => this.advance([...this.active.keys()]))
   }
 
@@ -168,6 +200,8 @@ class ThreadSampler {
   }
 
   close() {
+    if (this.closing !== null) clearImmediate(this.closing)
+    this.closing = null
     clearInterval(this.timer)
     this.timer = null
     this.running = false

@@ -91,8 +91,19 @@ class HandleSampling {
     deliver([{ json, offsetUs: offsetOf(json, stretch) }])
   }
 
+  /** Ends sampling; a stretch still running is dropped unread. */
   close() {
+    const current = this.current
     this.current = null
+    if (current === null) return
+    try {
+      // Discards without building the profile; stop() where dispose is missing.
+      const dispose = current.handle[Symbol.dispose]
+      if (typeof dispose === 'function') Reflect.apply(dispose, current.handle, [])
+      else current.handle.stop()
+    } catch {
+      // Already stopped: nothing to end.
+    }
   }
 }
 
