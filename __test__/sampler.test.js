@@ -8,6 +8,9 @@ const path = require('node:path')
 const v8 = require('node:v8')
 const wt = require('node:worker_threads')
 const { Session } = require('node:inspector')
+const { spawnSync } = require('node:child_process')
+const fs = require('node:fs')
+const os = require('node:os')
 const pw = require('..')
 const hub = require('../lib/hub')
 const { ROTATE_MS } = require('../lib/sampler')
@@ -217,4 +220,29 @@ function clockProbe(n) {
 function knownBusy(ms) {
   const end = Date.now() + ms
   while (Date.now() < end) clockProbe(15)
+}
+
+// Node's own profiler clients (coverage for c8 and friends, --cpu-prof) print every
+// Profiler event they did not ask for to stderr; our cuts must not make any.
+for (const [what, env, args] of [
+  ['NODE_V8_COVERAGE (c8)', (dir) => ({ NODE_V8_COVERAGE: dir }), () => []],
+  ['--cpu-prof', () => ({}), (dir) => ['--cpu-prof', '--cpu-prof-dir', dir]],
+]) {
+  test(`under ${what}: profiles across rotations work and print nothing to stderr`, () => {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'pw-client-'))
+    try {
+      const r = spawnSync(
+        process.execPath,
+        [...args(dir), path.join(__dirname, 'fixtures', 'rotations-app.js')],
+        { env: { ...process.env, ...env(dir) }, encoding: 'utf8', timeout: 60_000 },
+      )
+      assert.equal(r.status, 0, r.stderr)
+      assert.equal(r.stderr, '')
+      const counts = JSON.parse(r.stdout)
+      assert.equal(counts.length, 2, 'main thread and worker')
+      for (const n of counts) assert.ok(n > 1000, `${n} samples`)
+    } finally {
+      fs.rmSync(dir, { recursive: true, force: true })
+    }
+  })
 }

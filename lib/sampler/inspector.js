@@ -24,13 +24,24 @@
 
 let nextTitle = 1
 
+// Node's own inspector clients for --cpu-prof and NODE_V8_COVERAGE (c8 and other coverage
+// tools) enable the Profiler domain too, and write "Cannot retrieve id from the response
+// message" and the whole event to stderr for every console profile they did not start:
+// two messages per bridge, every second on every thread. With them, no bridge (and so no
+// rotation): cuts are plain stops and starts.
+function nodeProfilerClient() {
+  if (process.env.NODE_V8_COVERAGE) return true
+  const flags = [...process.execArgv, ...(process.env.NODE_OPTIONS ?? '').split(/\s+/)]
+  return flags.some((f) => f === '--cpu-prof' || f.startsWith('--cpu-prof='))
+}
+
 class InspectorSampling {
   constructor() {
     this.session = null
     this.intervalUs = 0
     this.running = false
     // Whether a bridge comes back at once here: unknown (null) until the first cut.
-    this.overlapping = null
+    this.overlapping = nodeProfilerClient() ? false : null
     this.bridge = null // { title, profile } during a cut
     this.errors = 0
   }
