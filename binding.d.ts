@@ -23,6 +23,11 @@ export declare class CpuProfile {
    * intermediate profiles.
    */
   static assembleAsync(chunks: Array<string>, t0: number, t1: number, spans?: Float64Array | undefined | null): Promise<CpuProfile>
+  /**
+   * `assembleAsync` for chunks already parsed (with `parseAsync`, as they arrived): the
+   * JS thread hands over references only, which costs nothing however long the profile.
+   */
+  static assembleParsedAsync(chunks: Array<CpuProfile>, t0: number, t1: number, spans?: Float64Array | undefined | null): Promise<CpuProfile>
   /** µs, monotonic clock (`process.hrtime`). */
   get startTime(): number
   get endTime(): number

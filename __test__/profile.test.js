@@ -301,4 +301,15 @@ test('assembleAsync joins a thread’s chunks within a window, as parse + window
     /chunk 1: invalid CPU profile/,
   )
   await assert.rejects(async () => CpuProfile.assembleAsync([], t0, t1), /at least one chunk/)
+
+  // The same from chunks parsed beforehand; the inputs stay usable.
+  const parsed = await CpuProfile.assembleParsedAsync([pa, pb], t0, t1)
+  assert.equal(parsed.toCpuprofile(), expected.toCpuprofile())
+  assert.equal(pa.sampleCount, CpuProfile.parse(a).sampleCount)
+  await assert.rejects(
+    async () => CpuProfile.assembleParsedAsync([], t0, t1),
+    /assembleParsedAsync needs at least one chunk/,
+  )
+  await assert.rejects(async () => CpuProfile.assembleParsedAsync([pa, a], t0, t1))
+  await assert.rejects(async () => CpuProfile.assembleParsedAsync([pa], t1, t0), /before its start/)
 })

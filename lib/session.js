@@ -33,13 +33,14 @@ const emptyProfile = (t0, t1) =>
   )
 
 /**
- * Chunks of one thread → one profile of the window [t0, t1], limited to the thread's
- * spans for the session when it sent any (a worker), built off the JS thread.
+ * Chunks of one thread (promises of parsed CpuProfiles, see hub.js) → one profile of the
+ * window [t0, t1], limited to the thread's spans for the session when it sent any (a
+ * worker), built off the JS thread.
  */
-function assemble(chunks, t0, t1, spans) {
+async function assemble(chunks, t0, t1, spans) {
   if (chunks.length === 0) return emptyProfile(t0, t1)
-  return native.CpuProfile.assembleAsync(
-    chunks,
+  return native.CpuProfile.assembleParsedAsync(
+    await Promise.all(chunks),
     t0,
     t1,
     spans === null ? undefined : Float64Array.from(spans),
@@ -101,9 +102,9 @@ class ProfileSession {
     this.thread(link.threadId, link.name)
   }
 
-  addChunk(threadId, name, json, spans) {
+  addChunk(threadId, name, chunk, spans) {
     const t = this.thread(threadId, name)
-    t.chunks.push(json)
+    t.chunks.push(chunk)
     if (Array.isArray(spans) && spans.every(Number.isFinite)) {
       t.spans ??= []
       for (const v of spans) t.spans.push(v)

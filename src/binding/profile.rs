@@ -115,29 +115,35 @@ impl CpuProfile {
     t1: f64,
     spans: Option<Float64Array>,
   ) -> Result<AsyncTask<OffThread<Profile, CpuProfile>>> {
-    let (a, b) = window_bounds(t0, t1)?;
-    if chunks.is_empty() {
-      return Err(invalid_arg("assembleAsync needs at least one chunk"));
-    }
-    let spans = spans
-      .map(|s| Spans::from_flat(&s))
-      .transpose()
-      .map_err(|e| invalid_arg(format!("assembleAsync: {e}")))?;
+    let window = Window::new("assembleAsync", chunks.len(), t0, t1, spans)?;
     Ok(AsyncTask::new(OffThread::new(move || {
       let parts = chunks
         .iter()
         .enumerate()
         .map(|(k, c)| {
           parse_bytes(c.as_bytes())
-            .map(|p| match &spans {
-              Some(s) => p.window_spans(a, b, s),
-              None => p.window(a, b),
-            })
+            .map(|p| window.cut(&p))
             .map_err(|e| Error::new(e.status, format!("chunk {k}: {}", e.reason)))
         })
         .collect::<Result<Vec<_>>>()?;
-      let refs: Vec<&Profile> = parts.iter().collect();
-      Profile::concat(&refs).ok_or_else(|| invalid_arg("no chunks"))
+      window.join(&parts)
+    })))
+  }
+
+  /// `assembleAsync` for chunks already parsed (with `parseAsync`, as they arrived): the
+  /// JS thread hands over references only, which costs nothing however long the profile.
+  #[napi(ts_return_type = "Promise<CpuProfile>")]
+  pub fn assemble_parsed_async(
+    chunks: Vec<&CpuProfile>,
+    t0: f64,
+    t1: f64,
+    spans: Option<Float64Array>,
+  ) -> Result<AsyncTask<OffThread<Profile, CpuProfile>>> {
+    let window = Window::new("assembleParsedAsync", chunks.len(), t0, t1, spans)?;
+    let chunks: Vec<Arc<Profile>> = chunks.iter().map(|c| c.inner.clone()).collect();
+    Ok(AsyncTask::new(OffThread::new(move || {
+      let parts: Vec<Profile> = chunks.iter().map(|p| window.cut(p)).collect();
+      window.join(&parts)
     })))
   }
 
@@ -217,5 +223,44 @@ impl CpuProfile {
     Ok(AsyncTask::new(OffThread::new(move || {
       Ok(profile_to_pprof(&p, &o))
     })))
+  }
+}
+
+/// The window and spans one thread's chunks are cut to, checked on the JS thread.
+struct Window {
+  t0: i64,
+  t1: i64,
+  spans: Option<Spans>,
+}
+
+impl Window {
+  fn new(
+    what: &str,
+    chunks: usize,
+    t0: f64,
+    t1: f64,
+    spans: Option<Float64Array>,
+  ) -> Result<Window> {
+    let (t0, t1) = window_bounds(t0, t1)?;
+    if chunks == 0 {
+      return Err(invalid_arg(format!("{what} needs at least one chunk")));
+    }
+    let spans = spans
+      .map(|s| Spans::from_flat(&s))
+      .transpose()
+      .map_err(|e| invalid_arg(format!("{what}: {e}")))?;
+    Ok(Window { t0, t1, spans })
+  }
+
+  fn cut(&self, p: &Profile) -> Profile {
+    match &self.spans {
+      Some(s) => p.window_spans(self.t0, self.t1, s),
+      None => p.window(self.t0, self.t1),
+    }
+  }
+
+  fn join(&self, parts: &[Profile]) -> Result<Profile> {
+    let refs: Vec<&Profile> = parts.iter().collect();
+    Profile::concat(&refs).ok_or_else(|| invalid_arg("no chunks"))
   }
 }
