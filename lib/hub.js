@@ -30,7 +30,7 @@ const hub = {
         json,
         ...(spans === undefined ? {} : { spans }),
       }),
-    { cutOnJoin: !wt.isMainThread },
+    { cutOnJoin: !wt.isMainThread, linger: wt.isMainThread },
   ),
 
   /** The sessions that work started now belongs to. */

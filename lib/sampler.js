@@ -32,10 +32,14 @@ class ThreadSampler {
    *   worker busy for another profile when the start was sent), so the stretch before the
    *   join is not counted for it. Not on the main thread, where a profile starts exactly
    *   at its window's start.
+   * @param linger when the last profile stops, keep V8's profiler running until the next
+   *   turn of the event loop (see advance). Not in workers: a worker is often terminated
+   *   right after its profile stops, and it must never be terminated while sampling.
    */
-  constructor(onChunk, { cutOnJoin }) {
+  constructor(onChunk, { cutOnJoin, linger }) {
     this.onChunk = onChunk
     this.cutOnJoin = cutOnJoin
+    this.linger = linger
     this.active = new Map() // profile id → sampling interval (µs)
     this.backend = null // InspectorSampling or HandleSampling, while sampling
     this.intervalUs = 0
@@ -66,23 +70,19 @@ class ThreadSampler {
     else if (this.cutOnJoin || intervalUs < this.intervalUs) this.advance(ids)
   }
 
-  /**
-   * Resolves once the chunk that ends here has been delivered (usually at once).
-   * `now`: stop sampling at once if this was the last profile (see advance).
-   */
-  remove(id, { now = false } = {}) {
+  /** Resolves once the chunk that ends here has been delivered (usually at once). */
+  remove(id) {
     if (!this.active.has(id)) return settledPromise()
     const ids = [...this.active.keys()]
     this.active.delete(id)
-    return this.advance(ids, { now })
+    return this.advance(ids)
   }
 
-  /** Stops sampling at once (at thread exit and before terminate(): nothing comes later). */
   removeAll() {
     if (this.active.size === 0) return settledPromise()
     const ids = [...this.active.keys()]
     this.active.clear()
-    return this.advance(ids, { now: true })
+    return this.advance(ids)
   }
 
   begin() {
@@ -124,7 +124,7 @@ class ThreadSampler {
    * idle where the interval stays. The returned promise resolves once the chunk has been
    * delivered; `settled` says whether that already happened when this returned.
    */
-  advance(ids, { now = false } = {}) {
+  advance(ids) {
     if (!this.running) {
       if (this.active.size === 0) this.close()
       return settledPromise()
@@ -132,9 +132,9 @@ class ThreadSampler {
     const want = this.active.size > 0 ? Math.min(...this.active.values()) : 0
     const { delivered, deliver } = this.delivery(ids)
     // The last profile out: a final stop makes V8 tear its profiler down (~1.3 ms
-    // synchronous), on the path of the stop's reply. A cut delivers the stretch just as
-    // well; the teardown then runs in an immediate, after the reply has gone.
-    const linger = want === 0 && !now && this.backend.canCut(this.intervalUs)
+    // synchronous), in the middle of the stop. A cut delivers the stretch just as well;
+    // the teardown then runs in an immediate, after the report's assembly has started.
+    const linger = this.linger && want === 0 && this.backend.canCut(this.intervalUs)
     try {
       if (linger) {
         this.backend.cut(deliver)

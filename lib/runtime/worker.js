@@ -120,18 +120,14 @@ function boot() {
     })
   }
 
-  /**
-   * The synchronous part of a stop: this thread's samples and effects go home now.
-   * `final`: the worker is about to be terminated (STOP_ALL), so the sampler stops at
-   * once instead of lingering for a later profile (see ThreadSampler.advance).
-   */
-  function stopHere(id, final = false) {
+  /** The synchronous part of a stop: this thread's samples and effects go home now. */
+  function stopHere(id) {
     return exclusive(() => {
       const s = hub?.sessions.get(id)
       if (!s) return null
       s.state = 'stopped'
       hub.sessions.delete(id)
-      s.delivered = hub.sampler.remove(id, { now: final })
+      s.delivered = hub.sampler.remove(id)
       s.usage = tasks.leave(id)
       if (hub.sessions.size === 0) process.off('exit', onExit)
       sendEffects(s)
@@ -139,8 +135,8 @@ function boot() {
     })
   }
 
-  async function stop(id, final = false) {
-    const s = stopHere(id, final)
+  async function stop(id) {
+    const s = stopHere(id)
     if (!s) return []
     await s.delivered // the chunk must be on its way before we say 'stopped'
     const nested = await Promise.all([...s.workers].map((w) => w[kLink].stop(s)))
@@ -164,7 +160,7 @@ function boot() {
     const stopped = []
     const timedOut = []
     for (const id of msg.t === MSG.STOP_ALL ? [...(hub?.sessions.keys() ?? [])] : [msg.id]) {
-      const s = stopHere(id, msg.t === MSG.STOP_ALL)
+      const s = stopHere(id)
       if (!s) continue
       stopped.push(s)
       for (const w of s.workers) {
@@ -256,7 +252,7 @@ function boot() {
           tasks.withdraw(msg.k, msg.n)
           break
         case MSG.STOP_ALL:
-          Promise.all([...(hub?.sessions.keys() ?? [])].map((id) => stop(id, true))).then(
+          Promise.all([...(hub?.sessions.keys() ?? [])].map(stop)).then(
             (t) => post(port, { t: MSG.STOPPED_ALL, timedOut: t.flat() }),
             countFailure,
           )
