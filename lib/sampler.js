@@ -131,24 +131,22 @@ class ThreadSampler {
     }
     const want = this.active.size > 0 ? Math.min(...this.active.values()) : 0
     const { delivered, deliver } = this.delivery(ids)
-    // The last profile out: a final stop makes V8 tear its profiler down (~1.3 ms
-    // synchronous), in the middle of the stop. A cut delivers the stretch just as well;
-    // the teardown then runs in an immediate, after the report's assembly has started.
-    const linger = this.linger && want === 0 && this.backend.canCut(this.intervalUs)
+    // A cut where the interval stays. Also for the last profile out where `linger`: a
+    // final stop makes V8 tear its profiler down (~1.3 ms synchronous) in the middle of
+    // the stop, so the stretch goes with a cut and the teardown runs in an immediate.
+    const goOn = want === this.intervalUs || (this.linger && want === 0)
     try {
-      if (linger) {
+      if (goOn && this.backend.canCut(this.intervalUs)) {
         this.backend.cut(deliver)
-        if (this.backend.canCut(this.intervalUs)) {
+        if (!this.backend.canCut(this.intervalUs)) {
+          this.running = false
+        } else if (want === 0) {
           this.closing = setImmediate(() => {
             this.closing = null
             this.close()
           })
           return delivered
         }
-        this.running = false
-      } else if (want === this.intervalUs && this.backend.canCut(want)) {
-        this.backend.cut(deliver)
-        if (!this.backend.canCut(want)) this.running = false
       } else {
         this.running = false
         this.backend.stop(deliver)
