@@ -110,6 +110,20 @@ async function interleavedAsync(arms, { rounds, warmup = 1, log = () => {}, betw
 
 const sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms))
 
+// The package itself, for benches that load it in a child or late.
+const ROOT = require('node:path').resolve(__dirname, '..')
+
+async function loadOurs() {
+  // Another engineer may be rebuilding the addon: retry once after 30 s.
+  try {
+    return require(ROOT)
+  } catch (err) {
+    process.stderr.write(`require(${ROOT}) failed (${err.message}); retrying in 30 s\n`)
+    await sleep(30_000)
+    return require(ROOT)
+  }
+}
+
 /** One JSON line on stdout, written synchronously (so a crash right after loses nothing). */
 function emit(obj) {
   fs.writeSync(1, `${JSON.stringify(obj)}\n`)
@@ -303,6 +317,7 @@ module.exports = {
   interleaved,
   interleavedAsync,
   sleep,
+  loadOurs,
   emit,
   runNode,
   times,

@@ -19,7 +19,7 @@
 
 const path = require('node:path')
 const wt = require('node:worker_threads')
-const { nextMessage } = require('./harness')
+const { nextMessage, sleep, loadOurs } = require('./harness')
 
 const ROOT = path.resolve(__dirname, '..')
 const CYCLES = 2000
@@ -100,21 +100,8 @@ function workerMain() {
 // ---------------------------------------------------------------------------------------
 // Main side.
 
-const sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms))
 const turn = () => new Promise((resolve) => setImmediate(resolve))
 
-async function loadOurs() {
-  // Another engineer may be rebuilding the addon: retry once after 30 s.
-  try {
-    return require(ROOT)
-  } catch (err) {
-    process.stderr.write(`require(${ROOT}) failed (${err.message}); retrying in 30 s\n`)
-    await sleep(30_000)
-    return require(ROOT)
-  }
-}
-
-/** Collect until RSS settles: gc() several times with turns between (finalizers run then). */
 /**
  * Collect, then give the process time to hand memory back: gc() with turns between (napi
  * finalizers run then), repeated for SETTLE_MS. Measured here: after worker churn, RSS
@@ -169,6 +156,20 @@ const fmtCounts = (o) =>
         .join(', ')
     : 'none'
 const sameCounts = (a, b) => fmtCounts(a) === fmtCounts(b)
+
+/** The process's active resources and listeners are what they were `before`. */
+function baselineTargets(target, tag, resourcesNote, before, after) {
+  target(
+    `${tag} active resources back to baseline${resourcesNote}`,
+    sameCounts(before.resources, after.resources),
+    fmtCounts(after.resources),
+  )
+  target(
+    `${tag} process listeners back to baseline`,
+    sameCounts(before.listeners, after.listeners),
+    `exit ${after.listeners.exit ?? 0} (was ${before.listeners.exit ?? 0}), ${Object.keys(after.listeners).length} events`,
+  )
+}
 
 /** Phase (a): create → (profile →) terminate, `n` cycles, CONCURRENCY at a time. */
 async function churn({
@@ -436,16 +437,7 @@ async function runPhase(phase, { cycles, messages, profiledEvery }) {
         growth <= TARGET_RSS_MB * MB,
         signed(growth),
       )
-      target(
-        '(a) active resources back to baseline',
-        sameCounts(before.resources, after.resources),
-        fmtCounts(after.resources),
-      )
-      target(
-        '(a) process listeners back to baseline',
-        sameCounts(before.listeners, after.listeners),
-        `exit ${after.listeners.exit ?? 0} (was ${before.listeners.exit ?? 0}), ${Object.keys(after.listeners).length} events`,
-      )
+      baselineTargets(target, '(a)', '', before, after)
       target(
         '(a) our state empty: hub.sessions, sampler, links',
         after.ours['hub.sessions'] === 0 &&
@@ -517,16 +509,7 @@ async function runPhase(phase, { cycles, messages, profiledEvery }) {
     all <= TARGET_RSS_MB * MB,
     signed(all),
   )
-  target(
-    '(b) active resources back to baseline (pool terminated)',
-    sameCounts(before.resources, after.resources),
-    fmtCounts(after.resources),
-  )
-  target(
-    '(b) process listeners back to baseline',
-    sameCounts(before.listeners, after.listeners),
-    `exit ${after.listeners.exit ?? 0} (was ${before.listeners.exit ?? 0}), ${Object.keys(after.listeners).length} events`,
-  )
+  baselineTargets(target, '(b)', ' (pool terminated)', before, after)
   const wb = b.workersBefore
   const wa = b.workersAfter
   target(

@@ -19,7 +19,7 @@
 
 const path = require('node:path')
 const wt = require('node:worker_threads')
-const { nextMessage, runNode, emit, sleep } = require('./harness')
+const { nextMessage, runNode, emit, sleep, loadOurs } = require('./harness')
 const { rng } = require('./synth')
 const { PEERS, resolvePeer, startProfiler } = require('./peer-profilers')
 
@@ -125,17 +125,6 @@ function workerMain() {
 // ---------------------------------------------------------------------------------------
 // Child process: one profiler, `cycles` cycles, JSON lines on stdout (written
 // synchronously by emit(), so the lines before a crash are not lost).
-
-async function loadOurs() {
-  // Another engineer may be rebuilding the addon: retry once after 30 s.
-  try {
-    return require(ROOT)
-  } catch (err) {
-    process.stderr.write(`require(${ROOT}) failed (${err.message}); retrying in 30 s\n`)
-    await sleep(30_000)
-    return require(ROOT)
-  }
-}
 
 async function childMain(key, cycles, seed, control) {
   const arm = PROFILERS.find((p) => p.key === key)
