@@ -203,13 +203,14 @@ test('contextQueue / trackQueue reject what is not a task queue', () => {
 
 const TASKS = fixture('pool-task.js')
 
-// Piscina and tinypool share one API (tinypool is a fork).
-function piscinaLike(Pool, kind, aborted) {
+// Piscina and tinypool share one API (tinypool is a fork). `tracked: false` leaves the
+// pool its own queue, as for a user who did not pass contextQueue().
+function piscinaLike(Pool, kind, aborted, { tracked = true } = {}) {
   const pool = new Pool({
     filename: TASKS,
     minThreads: 1,
     maxThreads: 1,
-    taskQueue: pw.contextQueue(kind),
+    ...(tracked ? { taskQueue: pw.contextQueue(kind) } : {}),
   })
   return {
     run: (task, signal) => pool.run(task, { signal }),
@@ -220,21 +221,21 @@ function piscinaLike(Pool, kind, aborted) {
 }
 
 const pools = {
-  async piscina() {
+  async piscina(opts) {
     const { Piscina } = require('piscina')
-    return piscinaLike(Piscina, 'piscina', (e) => e.name === 'AbortError')
+    return piscinaLike(Piscina, 'piscina', (e) => e.name === 'AbortError', opts)
   },
-  async tinypool() {
+  async tinypool(opts) {
     const { Tinypool } = await import('tinypool')
-    return piscinaLike(Tinypool, 'tinypool', (e) => /abort/i.test(`${e.name} ${e.message}`))
+    return piscinaLike(Tinypool, 'tinypool', (e) => /abort/i.test(`${e.name} ${e.message}`), opts)
   },
-  async workerpool() {
+  async workerpool({ tracked = true } = {}) {
     const workerpool = require('workerpool')
     const pool = workerpool.pool(TASKS, {
       maxWorkers: 1,
       workerType: 'thread',
       workerThreadOpts: { workerData: { workerpool: true } },
-      queueStrategy: pw.contextQueue('workerpool'),
+      ...(tracked ? { queueStrategy: pw.contextQueue('workerpool') } : {}),
     })
     return {
       run: (task, signal) => {
@@ -325,6 +326,41 @@ for (const [name, make] of Object.entries(pools)) {
             else assert.equal(n, 0, `${fns[i]}'s report has none of ${fn}`)
           }
         }
+      } finally {
+        await within(pool.destroy(), 'destroy')
+      }
+    },
+  )
+
+  test(
+    `${name} without contextQueue: a queued task is never credited to another request`,
+    POOLS,
+    async () => {
+      const pool = await make({ tracked: false })
+      try {
+        await pool.run({ fn: 'unprofiledTask', ms: 1 }) // the worker is up
+        const fns = ['alphaTask', 'betaTask', 'gammaTask']
+        const results = await within(
+          Promise.all(
+            fns.map((fn) =>
+              pw.runProfile(() => pool.run({ fn, ms: 120 }), { mainThread: false, name: fn }),
+            ),
+          ),
+          'three profiled requests',
+        )
+        // The pool sends the two queued tasks from its own callbacks, whose context is
+        // nobody's (documented under Limitations): they may be missing, never misplaced.
+        for (const [i, { result, report }] of results.entries()) {
+          assert.equal(result.fn, fns[i])
+          for (const t of workerOf(report)) {
+            for (const fn of fns) {
+              if (fn !== fns[i]) assert.equal(samplesUnder(t.profile, fn), 0, `${fns[i]} has ${fn}`)
+            }
+          }
+        }
+        // The first task was sent at once, from its own request's context.
+        const [first] = workerOf(results[0].report)
+        assert.ok(first && samplesUnder(first.profile, fns[0]) > 0, `${fns[0]}'s report has it`)
       } finally {
         await within(pool.destroy(), 'destroy')
       }

@@ -70,8 +70,9 @@ for (const major of MAJORS) {
   const node = nodeBinary(major)
   const version = spawnSync(node, ['--version'], { encoding: 'utf8' }).stdout.trim()
   // --test-force-exit and --test-timeout exist from Node 20.14 / 22; Node 18 runs without.
-  const flags =
-    major === '18' ? ['--test'] : ['--test', '--test-force-exit', '--test-timeout=120000']
+  // TAP on every version: Node 24 prints spec to a pipe too, and failures() reads TAP.
+  const flags = ['--test', '--test-reporter=tap']
+  if (major !== '18') flags.push('--test-force-exit', '--test-timeout=120000')
   console.log(`\n=== ${version}`)
   const r = spawnSync(node, [...flags, ...tests], {
     cwd: ROOT,
