@@ -11,7 +11,10 @@ export declare const __napiBindingTarget: 'native' | 'wasm32-wasi' | 'wasm32-was
 
 /** A validated V8 CPU profile of one thread, held natively. */
 export declare class CpuProfile {
-  /** Parse and validate `Profiler.stop`'s profile as JSON text (or its UTF-8 bytes). */
+  /**
+   * Parse and validate `Profiler.stop`'s profile as JSON text (or its UTF-8 bytes), or
+   * the text of a `v8.startCpuProfile()` handle's `stop()`, whose raw strings are escaped.
+   */
   static parse(json: string | Buffer): CpuProfile
   /** `parse` on the libuv thread pool. */
   static parseAsync(json: string | Buffer): Promise<CpuProfile>

@@ -213,6 +213,27 @@ test('sample timestamps are on the process.hrtime clock, with either way of reac
   }
 })
 
+// V8's own profile writer (behind v8.startCpuProfile) copies frame names in unescaped, and
+// a sample inside a regular expression is named after its source.
+test('a profile that samples regular expressions with quotes and backslashes in them reads back whole', async () => {
+  const text = Array.from({ length: 2000 }, (_, i) => `"key${i}" : "v${i}", `).join('')
+  for (const intervalUs of INTERVALS) {
+    const ctx = context()
+    const profile = ctx(() => pw.startProfile({ samplingIntervalUs: intervalUs }))
+    // Compiled while sampling (V8 names no regex code compiled before), one per interval.
+    const source = String.raw`"key(\d+)"\s*:\s*"([^"\\]*)"|` + intervalUs
+    const re = new RegExp(source, 'g')
+    const end = Date.now() + 400
+    let found = 0
+    while (Date.now() < end) found += [...text.matchAll(re)].length
+    const report = await within(profile.stop(), 'stop')
+    const t = threadOf(report, 0)
+    assert.equal(t.status, 'ok', `${intervalUs} µs: ${t.error ?? ''}`)
+    const frames = samplesOf(t.profile).filter((s) => s.stack.includes(`RegExp: ${source}`))
+    assert.ok(found > 0 && frames.length > 0, `${intervalUs} µs: samples in the RegExp frame`)
+  }
+})
+
 // Recursive, so it shows on the stack even where V8 inlines knownBusy into its caller.
 function clockProbe(n) {
   return n < 2 ? n : clockProbe(n - 1) + clockProbe(n - 2)

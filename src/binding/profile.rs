@@ -83,7 +83,8 @@ impl From<Profile> for CpuProfile {
 
 #[napi]
 impl CpuProfile {
-  /// Parse and validate `Profiler.stop`'s profile as JSON text (or its UTF-8 bytes).
+  /// Parse and validate `Profiler.stop`'s profile as JSON text (or its UTF-8 bytes), or
+  /// the text of a `v8.startCpuProfile()` handle's `stop()`, whose raw strings are escaped.
   #[napi(factory, catch_unwind)]
   pub fn parse(json: Either<String, Buffer>) -> Result<CpuProfile> {
     let p = match &json {

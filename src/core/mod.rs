@@ -6,4 +6,5 @@ pub mod cpu_clock;
 pub mod encode;
 pub mod profile;
 pub mod report;
+pub mod v8_unescaped;
 pub mod window;

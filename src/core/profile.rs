@@ -10,6 +10,8 @@ use std::sync::Arc;
 
 use serde::{Deserialize, Serialize};
 
+use super::v8_unescaped;
+
 /// Strings are shared (`Arc<str>`, interned per profile): thousands of nodes name the
 /// same few scripts and functions, and cloning or dropping a node must stay cheap.
 #[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize)]
@@ -194,6 +196,12 @@ impl Profile {
     let raw: RawProfile = match serde_json::from_slice(text) {
       Ok(raw) => raw,
       Err(_) => {
+        // V8's own writer leaves strings unescaped (see v8_unescaped): read it as meant.
+        if let Some(fixed) = v8_unescaped::repair(text) {
+          if let Ok(raw) = serde_json::from_slice(&fixed) {
+            return Profile::from_raw(raw);
+          }
+        }
         let de = &mut serde_json::Deserializer::from_slice(text);
         return Err(
           match serde_path_to_error::deserialize::<_, RawProfile>(de) {
@@ -444,6 +452,23 @@ mod tests {
     assert_eq!(p.timestamps, vec![1100, 1200, 1300, 1400]);
     assert_eq!(p.self_counts(), vec![0, 1, 1, 2]);
     assert_eq!(p.stack(3), vec![1, 3]);
+  }
+
+  #[test]
+  fn reads_v8_writer_text_with_unescaped_names() {
+    // v8.startCpuProfile() text: a RegExp frame's source copied in raw.
+    let text = concat!(
+      r#"{"nodes":[{"id":1,"hitCount":0,"callFrame":{"functionName":"(root)","lineNumber":-1,"#,
+      r#""columnNumber":-1,"scriptId":0,"url":""},"children":[2]},{"id":2,"hitCount":2,"#,
+      r#""callFrame":{"functionName":"RegExp: "(\d+)"","lineNumber":-1,"columnNumber":-1,"#,
+      r#""scriptId":0,"url":""}}],"startTime":5,"endTime":9,"samples":[2,2],"timeDeltas":[1,1]}"#,
+    );
+    let p = Profile::from_json(text.as_bytes()).unwrap();
+    assert_eq!(&*p.nodes[1].call_frame.function_name, r#"RegExp: "(\d+)""#);
+    assert_eq!(p.timestamps, vec![6, 7]);
+    // Any other fault is still reported as it is.
+    let e = reject(&text.replace(r#""samples":[2,2]"#, r#""samples":[2,x]"#));
+    assert!(e.message.contains("expected"), "{e}");
   }
 
   fn reject(text: &str) -> ProfileError {
