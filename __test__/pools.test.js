@@ -257,6 +257,21 @@ const pools = {
 
 const workerOf = (report) => report.threads.filter((t) => t.threadId !== 0)
 
+// Three profiled requests, each submitting one task of its own function (`fns[i]`), at
+// once to a pool of one worker: two of the tasks wait in the pool's queue.
+const fns = ['alphaTask', 'betaTask', 'gammaTask']
+async function threeAtOnce(pool) {
+  await pool.run({ fn: 'unprofiledTask', ms: 1 }) // the worker is up
+  return within(
+    Promise.all(
+      fns.map((fn) =>
+        pw.runProfile(() => pool.run({ fn, ms: 120 }), { mainThread: false, name: fn }),
+      ),
+    ),
+    'three profiled requests',
+  )
+}
+
 for (const [name, make] of Object.entries(pools)) {
   test(
     `${name}: a profiled request gets its tasks' samples, an unprofiled one's stay out`,
@@ -305,17 +320,7 @@ for (const [name, make] of Object.entries(pools)) {
     async () => {
       const pool = await make()
       try {
-        await pool.run({ fn: 'unprofiledTask', ms: 1 }) // the worker is up
-        const fns = ['alphaTask', 'betaTask', 'gammaTask']
-        // Submitted at once to one worker: two of them wait in the pool's queue.
-        const results = await within(
-          Promise.all(
-            fns.map((fn) =>
-              pw.runProfile(() => pool.run({ fn, ms: 120 }), { mainThread: false, name: fn }),
-            ),
-          ),
-          'three profiled requests',
-        )
+        const results = await threeAtOnce(pool)
         for (const [i, { result, report }] of results.entries()) {
           assert.equal(result.fn, fns[i])
           const [t] = workerOf(report)
@@ -338,16 +343,7 @@ for (const [name, make] of Object.entries(pools)) {
     async () => {
       const pool = await make({ tracked: false })
       try {
-        await pool.run({ fn: 'unprofiledTask', ms: 1 }) // the worker is up
-        const fns = ['alphaTask', 'betaTask', 'gammaTask']
-        const results = await within(
-          Promise.all(
-            fns.map((fn) =>
-              pw.runProfile(() => pool.run({ fn, ms: 120 }), { mainThread: false, name: fn }),
-            ),
-          ),
-          'three profiled requests',
-        )
+        const results = await threeAtOnce(pool)
         // The pool sends the two queued tasks from its own callbacks, whose context is
         // nobody's (documented under Limitations): they may be missing, never misplaced.
         for (const [i, { result, report }] of results.entries()) {
