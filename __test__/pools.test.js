@@ -180,6 +180,35 @@ test('per-task attribution: two profiles sharing one worker each get ≥ 90% the
   }
 })
 
+test('a stream of tasks far shorter than the sampling interval counts for its profile', async () => {
+  const w = new Worker(fixture('shared-fib.js'))
+  const done = replies(w)
+  try {
+    const ctx = context()
+    const profile = ctx(() => pw.startProfile({ mainThread: false }))
+    // Bursts of ten 60 µs tasks, which the pooled worker runs back to back.
+    const bursts = 150
+    const ms = 0.06
+    let id = 0
+    for (let b = 0; b < bursts; b++) {
+      for (let i = 0; i < 10; i++) ctx(() => w.postMessage({ fn: 'A', ms, id: id++ }))
+      for (let i = 0; i < 10; i++) await done.next(`task ${b * 10 + i}`)
+    }
+    const report = await within(profile.stop(), 'stop()')
+    const t = threadOf(report, w.threadId)
+    // workMs of fib in the tasks, and as much again in handling their messages: at the
+    // default 1 ms interval the profile holds well over a third of workMs in fibA samples,
+    // and more wall time than workMs (before every switch was marked: 12–27 samples, 67–94 ms).
+    const workMs = bursts * 10 * ms
+    const samples = samplesUnder(t.profile, 'fibA')
+    assert.ok(samples >= workMs * 0.35, `${samples} fibA samples for ${workMs} ms of it`)
+    const wallMs = Number(t.effects.wallTimeNs) / 1e6
+    assert.ok(wallMs >= workMs * 1.2, `${wallMs} ms of wall time for ${workMs} ms of fib`)
+  } finally {
+    await within(w.terminate(), 'terminate()')
+  }
+})
+
 test('contextQueue / trackQueue reject what is not a task queue', () => {
   assert.throws(() => pw.contextQueue('bull'), {
     code: 'ERR_INVALID_ARG_TYPE',

@@ -8,8 +8,12 @@
 // message is dispatched here, its profiles become the current context; async work it
 // starts inherits that context (an async hook copies it onto each new async resource and
 // restores it around each callback), like AsyncLocalStorage. Every switch is marked with
-// the time (the clock of V8's sample timestamps) and the thread's CPU clock; at each
-// sampler cut the marks become per-profile spans, CPU time and wall time.
+// the time (the clock of V8's sample timestamps), however short the context ran: a
+// stream of small tasks is made of nothing but short pieces. The thread's CPU clock is a
+// system call (≈ 1 µs here, 20 times performance.now()), so it is read at most once per
+// quarter sampling interval, and the CPU time between two readings is shared among the
+// pieces in between by their wall time. At each sampler cut the marks become
+// per-profile spans, CPU time and wall time.
 
 const { createHook, executionAsyncResource } = require('node:async_hooks')
 const { MessagePort } = require('node:worker_threads')
@@ -63,6 +67,7 @@ class TaskTracker {
     // Recording, while at least one profile is active here.
     this.members = new Map() // id → { owner, intervalUs, spans, cpuNs, wallUs }
     this.resolutionUs = 0
+    this.cpuReadUs = 0 // when the CPU clock was last read
     this.times = []
     this.cpus = []
     this.contexts = []
@@ -233,22 +238,14 @@ class TaskTracker {
     this.current = context
     if (this.members.size === 0) return
     const t = nowUs()
-    const last = this.times.length - 1
-    // The context being left ran for less than the resolution: too short to be likely to
-    // hold a sample, and marking every such switch would let a chatty worker's marks
-    // grow fast. Its time goes to the context entered now.
-    if (last > 0 && t - this.times[last] < this.resolutionUs) {
-      this.contexts[last] = context
-      if (this.contexts[last - 1] === context) {
-        this.times.pop()
-        this.cpus.pop()
-        this.contexts.pop()
-      }
-      return
-    }
     this.times.push(t)
-    this.cpus.push(this.cpuNs())
     this.contexts.push(context)
+    if (t - this.cpuReadUs >= this.resolutionUs) {
+      this.cpuReadUs = t
+      this.cpus.push(this.cpuNs())
+    } else {
+      this.cpus.push(NaN) // interpolated in fold()
+    }
     if (this.times.length > FOLD_AT) this.fold()
   }
 
@@ -258,7 +255,18 @@ class TaskTracker {
   join(id, owner, intervalUs) {
     if (this.members.size > 0) this.fold()
     else this.restart()
-    this.members.set(id, { owner, intervalUs, spans: [], cpuNs: 0, wallUs: 0 })
+    // endUs / endCpuNs: where this member's last piece ended; foreign: whether another
+    // member has worked since.
+    this.members.set(id, {
+      owner,
+      intervalUs,
+      spans: [],
+      cpuNs: 0,
+      wallUs: 0,
+      endUs: 0,
+      endCpuNs: 0,
+      foreign: false,
+    })
     this.resolutionUs = Math.min(...[...this.members.values()].map((m) => m.intervalUs)) / 4
     if (this.members.size === 1) {
       this.hook.enable()
@@ -296,7 +304,8 @@ class TaskTracker {
   }
 
   restart() {
-    this.times = [nowUs()]
+    this.cpuReadUs = nowUs()
+    this.times = [this.cpuReadUs]
     this.cpus = [this.cpuNs()]
     this.contexts = [this.current]
   }
@@ -305,24 +314,72 @@ class TaskTracker {
   fold() {
     const end = nowUs()
     const endCpu = this.cpuNs()
+    this.cpuReadUs = end
     const { times, cpus, contexts } = this
+    times.push(end)
+    cpus.push(endCpu)
+    interpolate(times, cpus)
+    const n = contexts.length // piece i: [times[i], times[i + 1]) in contexts[i]
     for (const [id, m] of this.members) {
       const spans = m.spans
-      for (let i = 0; i < times.length; i++) {
-        const c = contexts[i]
-        if (c === ROOT ? !m.owner : !c.ids.includes(id)) continue
+      // A gap shorter than the resolution between two of this member's pieces is joined
+      // to them (spans, wall and CPU time alike) unless another member worked in it:
+      // fewer spans, and never a foreign sample.
+      let foreign = m.foreign
+      for (let i = 0; i < n; i++) {
         const t0 = times[i]
-        const t1 = i + 1 < times.length ? times[i + 1] : end
-        m.wallUs += t1 - t0
-        m.cpuNs += (i + 1 < cpus.length ? cpus[i + 1] : endCpu) - cpus[i]
-        const n = spans.length
-        if (n > 0 && t0 - spans[n - 1] <= this.resolutionUs) spans[n - 1] = t1
-        else spans.push(t0, t1)
+        const t1 = times[i + 1]
+        if (t1 <= t0) continue
+        const c = contexts[i]
+        if (c === ROOT ? !m.owner : !c.ids.includes(id)) {
+          if (!foreign && this.worksForOther(c, id)) foreign = true
+          continue
+        }
+        const k = spans.length
+        if (k > 0 && (t0 === m.endUs || (!foreign && t0 - m.endUs <= this.resolutionUs))) {
+          m.wallUs += t1 - m.endUs
+          m.cpuNs += cpus[i + 1] - m.endCpuNs
+          spans[k - 1] = t1
+        } else {
+          m.wallUs += t1 - t0
+          m.cpuNs += cpus[i + 1] - cpus[i]
+          spans.push(t0, t1)
+        }
+        m.endUs = t1
+        m.endCpuNs = cpus[i + 1]
+        foreign = false
       }
+      m.foreign = foreign
     }
     this.times = [end]
     this.cpus = [endCpu]
     this.contexts = [this.current]
+  }
+
+  /** Whether code running in `context` works for a member other than `id`. */
+  worksForOther(context, id) {
+    for (const [other, m] of this.members) {
+      if (other === id) continue
+      if (context === ROOT ? m.owner : context.ids.includes(other)) return true
+    }
+    return false
+  }
+}
+
+// CPU clock readings missing (NaN) between two taken ones are filled in in proportion to
+// wall time. The first and last readings are always taken.
+function interpolate(times, cpus) {
+  let k = 0 // the last index with a reading
+  for (let i = 1; i < cpus.length; i++) {
+    if (Number.isNaN(cpus[i])) continue
+    if (i > k + 1) {
+      const dt = times[i] - times[k]
+      const dc = cpus[i] - cpus[k]
+      for (let j = k + 1; j < i; j++) {
+        cpus[j] = dt > 0 ? cpus[k] + (dc * (times[j] - times[k])) / dt : cpus[k]
+      }
+    }
+    k = i
   }
 }
 
