@@ -17,13 +17,13 @@ use regex::bytes::Regex;
 // One node as the writer emits it. Lazy strings end at the first point where the rest of
 // the node (and the `,` or `]` after it) reads as the writer's layout again.
 const NODE: &str = concat!(
-  r#"(?s-u)\{"id":(?P<id>\d+),"hitCount":(?P<hits>\d+),"callFrame":\{"functionName":""#,
+  r#"(?s-u)\{"id":\d+,"hitCount":\d+,"callFrame":\{"functionName":""#,
   r#"(?P<name>.*?)"#,
-  r#"","lineNumber":(?P<line>-?\d+),"columnNumber":(?P<col>-?\d+),"scriptId":(?P<script>\d+),"url":""#,
+  r#"","lineNumber":-?\d+,"columnNumber":-?\d+,"scriptId":\d+,"url":""#,
   r#"(?P<url>.*?)"#,
-  r#""\}(?P<children>,"children":\[\d+(?:,\d+)*\])?"#,
+  r#""\}(?:,"children":\[\d+(?:,\d+)*\])?"#,
   r#"(?:,"deoptReason":"(?P<deopt>.*?)")?"#,
-  r#"(?P<ticks>,"positionTicks":\[\{"line":\d+,"ticks":\d+\}(?:,\{"line":\d+,"ticks":\d+\})*\])?"#,
+  r#"(?:,"positionTicks":\[\{"line":\d+,"ticks":\d+\}(?:,\{"line":\d+,"ticks":\d+\})*\])?"#,
   r#"\}(?P<end>[,\]])"#,
 );
 
@@ -38,61 +38,42 @@ fn node_pattern() -> &'static Regex {
 
 /// `text` with every raw string of V8's profile writer escaped, or `None` if `text` does
 /// not have that writer's layout or has nothing to escape (its fault is another one).
+/// Everything but the strings is copied as it stands.
 pub fn repair(text: &[u8]) -> Option<Vec<u8>> {
   if !text.starts_with(HEAD) {
     return None;
   }
   let re = node_pattern();
   let mut out = Vec::with_capacity(text.len() + 64);
-  out.extend_from_slice(HEAD);
+  let mut copied = 0; // text[..copied] is in `out`
   let mut at = HEAD.len();
   let mut changed = false;
   loop {
     let c = re.captures_at(text, at)?;
-    if c.get(0)?.start() != at {
+    let whole = c.get(0)?;
+    if whole.start() != at {
       return None;
     }
-    let group = |name: &str| c.name(name).map_or(&[][..], |m| m.as_bytes());
-    let mut string = |s: &[u8], out: &mut Vec<u8>| {
-      let e = escape(s);
-      changed |= matches!(e, Cow::Owned(_));
-      out.extend_from_slice(&e);
-    };
-    out.extend_from_slice(br#"{"id":"#);
-    out.extend_from_slice(group("id"));
-    out.extend_from_slice(br#","hitCount":"#);
-    out.extend_from_slice(group("hits"));
-    out.extend_from_slice(br#","callFrame":{"functionName":""#);
-    string(group("name"), &mut out);
-    out.extend_from_slice(br#"","lineNumber":"#);
-    out.extend_from_slice(group("line"));
-    out.extend_from_slice(br#","columnNumber":"#);
-    out.extend_from_slice(group("col"));
-    out.extend_from_slice(br#","scriptId":"#);
-    out.extend_from_slice(group("script"));
-    out.extend_from_slice(br#","url":""#);
-    string(group("url"), &mut out);
-    out.extend_from_slice(br#""}"#);
-    out.extend_from_slice(group("children"));
-    if let Some(d) = c.name("deopt") {
-      out.extend_from_slice(br#","deoptReason":""#);
-      string(d.as_bytes(), &mut out);
-      out.push(b'"');
+    for s in ["name", "url", "deopt"]
+      .into_iter()
+      .filter_map(|g| c.name(g))
+    {
+      if let Cow::Owned(escaped) = escape(s.as_bytes()) {
+        out.extend_from_slice(&text[copied..s.start()]);
+        out.extend_from_slice(&escaped);
+        copied = s.end();
+        changed = true;
+      }
     }
-    out.extend_from_slice(group("ticks"));
-    out.push(b'}');
-    let end = group("end");
-    out.extend_from_slice(end);
-    at = c.get(0)?.end();
-    if end == b"]" {
+    at = whole.end();
+    if &c["end"] == b"]" {
       break;
     }
   }
-  let rest = &text[at..];
-  if !changed || !rest.starts_with(TAIL) {
+  if !changed || !text[at..].starts_with(TAIL) {
     return None;
   }
-  out.extend_from_slice(rest);
+  out.extend_from_slice(&text[copied..]);
   Some(out)
 }
 
@@ -121,22 +102,21 @@ mod tests {
   use super::*;
 
   // As the writer emits it: the RegExp frame's source and a method name go in raw.
-  fn raw() -> Vec<u8> {
+  fn raw() -> String {
     concat!(
       r#"{"nodes":[{"id":1,"hitCount":0,"callFrame":{"functionName":"(root)","lineNumber":-1,"columnNumber":-1,"scriptId":0,"url":""},"children":[2,3]},"#,
       r#"{"id":2,"hitCount":3,"callFrame":{"functionName":"RegExp: ,"startTime":(-?\d+)","lineNumber":-1,"columnNumber":-1,"scriptId":0,"url":""}},"#,
       r#"{"id":3,"hitCount":1,"callFrame":{"functionName":"a"b\c","lineNumber":4,"columnNumber":2,"scriptId":7,"url":"/srv/app "x".js"},"deoptReason":"optimized too many times","positionTicks":[{"line":5,"ticks":1}]}"#,
       r#"],"startTime":10,"endTime":20,"samples":[2,3,2,2],"timeDeltas":[1,1,1,1]}"#,
     )
-    .as_bytes()
-    .to_vec()
+    .to_string()
   }
 
   #[test]
   fn escapes_what_the_writer_left_raw() {
     let text = raw();
-    assert!(serde_json::from_slice::<serde_json::Value>(&text).is_err());
-    let fixed = repair(&text).expect("repaired");
+    assert!(serde_json::from_str::<serde_json::Value>(&text).is_err());
+    let fixed = repair(text.as_bytes()).expect("repaired");
     let v: serde_json::Value = serde_json::from_slice(&fixed).unwrap();
     let names: Vec<_> = v["nodes"]
       .as_array()
@@ -156,8 +136,8 @@ mod tests {
 
   #[test]
   fn control_characters_are_escaped() {
-    let text = raw().replace_all(b"a\"b\\c", b"a\nb\x01");
-    let fixed = repair(&text).expect("repaired");
+    let text = raw().replace(r#"a"b\c"#, "a\nb\x01");
+    let fixed = repair(text.as_bytes()).expect("repaired");
     let v: serde_json::Value = serde_json::from_slice(&fixed).unwrap();
     assert_eq!(v["nodes"][2]["callFrame"]["functionName"], "a\nb\u{1}");
   }
@@ -166,35 +146,14 @@ mod tests {
   fn leaves_other_faults_alone() {
     // Valid already, another layout, or broken elsewhere: nothing to repair.
     let clean = raw()
-      .replace_all(br#"RegExp: ,"startTime":(-?\d+)"#, b"RegExp: x")
-      .replace_all(br#"a"b\c"#, b"abc")
-      .replace_all(br#""x""#, b"x");
-    assert!(serde_json::from_slice::<serde_json::Value>(&clean).is_ok());
-    assert_eq!(repair(&clean), None);
+      .replace(r#"RegExp: ,"startTime":(-?\d+)"#, "RegExp: x")
+      .replace(r#"a"b\c"#, "abc")
+      .replace(r#""x""#, "x");
+    assert!(serde_json::from_str::<serde_json::Value>(&clean).is_ok());
+    assert_eq!(repair(clean.as_bytes()), None);
     assert_eq!(repair(br#"{"startTime":1,"nodes":[]}"#), None);
-    assert_eq!(repair(&raw()[..150]), None);
-    let bad_number = raw().replace_all(br#""hitCount":3"#, br#""hitCount":x"#);
-    assert_eq!(repair(&bad_number), None);
-  }
-
-  trait ReplaceAll {
-    fn replace_all(&self, from: &[u8], to: &[u8]) -> Vec<u8>;
-  }
-
-  impl ReplaceAll for Vec<u8> {
-    fn replace_all(&self, from: &[u8], to: &[u8]) -> Vec<u8> {
-      let mut out = Vec::new();
-      let mut i = 0;
-      while i < self.len() {
-        if self[i..].starts_with(from) {
-          out.extend_from_slice(to);
-          i += from.len();
-        } else {
-          out.push(self[i]);
-          i += 1;
-        }
-      }
-      out
-    }
+    assert_eq!(repair(&raw().as_bytes()[..150]), None);
+    let bad_number = raw().replace(r#""hitCount":3"#, r#""hitCount":x"#);
+    assert_eq!(repair(bad_number.as_bytes()), None);
   }
 }
