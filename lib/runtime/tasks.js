@@ -65,7 +65,7 @@ class TaskTracker {
     this.pending = new Map() // key → announcements not yet reached
     this.states = new Map() // key → the announcement in force
     // Recording, while at least one profile is active here.
-    this.members = new Map() // id → { owner, intervalUs, spans, cpuNs, wallUs }
+    this.members = new Map() // id → { owner, intervalUs, spans, cpuNs, wallUs, ... } (join())
     this.resolutionUs = 0
     this.cpuReadUs = 0 // when the CPU clock was last read
     this.times = []
@@ -255,15 +255,14 @@ class TaskTracker {
   join(id, owner, intervalUs) {
     if (this.members.size > 0) this.fold()
     else this.restart()
-    // endUs / endCpuNs: where this member's last piece ended; foreign: whether another
-    // member has worked since.
+    // endCpuNs: the CPU clock where this member's last span ends; foreign: whether
+    // another member has worked since.
     this.members.set(id, {
       owner,
       intervalUs,
       spans: [],
       cpuNs: 0,
       wallUs: 0,
-      endUs: 0,
       endCpuNs: 0,
       foreign: false,
     })
@@ -336,8 +335,9 @@ class TaskTracker {
           continue
         }
         const k = spans.length
-        if (k > 0 && (t0 === m.endUs || (!foreign && t0 - m.endUs <= this.resolutionUs))) {
-          m.wallUs += t1 - m.endUs
+        const last = spans[k - 1] // where this member's last piece ended
+        if (k > 0 && (t0 === last || (!foreign && t0 - last <= this.resolutionUs))) {
+          m.wallUs += t1 - last
           m.cpuNs += cpus[i + 1] - m.endCpuNs
           spans[k - 1] = t1
         } else {
@@ -345,7 +345,6 @@ class TaskTracker {
           m.cpuNs += cpus[i + 1] - cpus[i]
           spans.push(t0, t1)
         }
-        m.endUs = t1
         m.endCpuNs = cpus[i + 1]
         foreign = false
       }
