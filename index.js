@@ -1,20 +1,20 @@
 'use strict'
 // require('profiled-worker') patches worker_threads.Worker; unpatch() undoes it.
 
-const native = require('./lib/native')
-const { serialize, deserialize } = require('./lib/json')
-const { mergeProfiles, monotonicToEpochNanos } = require('./lib/profiles')
-const { makeProfiledWorker } = require('./lib/profiled-worker')
-const { patch, unpatch, isPatched } = require('./lib/patch')
+const native = require('./lib/util/native')
+const { serialize, deserialize } = require('./lib/util/json')
+const { mergeProfiles, monotonicToEpochNanos } = require('./lib/main/profiles')
+const { makeProfiledWorker } = require('./lib/parent/profiled-worker')
+const { patch, unpatch, isPatched } = require('./lib/parent/patch')
 const {
   startProfile,
   runProfile,
   activeProfiles,
   currentProfiles,
   recordEffect,
-} = require('./lib/api')
-const { ProfileReport } = require('./lib/report')
-const { trackQueue, contextQueue } = require('./lib/queue')
+} = require('./lib/main/api')
+const { ProfileReport } = require('./lib/main/report')
+const { trackQueue, contextQueue } = require('./lib/parent/queue')
 
 patch()
 

@@ -1,6 +1,6 @@
 'use strict'
 // A worker stuck in synchronous code cannot read its port; stopping its profile (or
-// terminating it) must still bring its samples home, through the inspector (lib/busy.js).
+// terminating it) must still bring its samples home, through the inspector (lib/parent/busy.js).
 const test = require('node:test')
 const assert = require('node:assert/strict')
 const path = require('node:path')

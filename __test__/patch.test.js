@@ -215,7 +215,7 @@ test('the "exports" map: the package, its register entry and package.json', () =
   assert.equal(require('profiled-worker'), pw)
   assert.equal(require.resolve('profiled-worker/register'), path.join(ROOT, 'register.mjs'))
   assert.equal(require('profiled-worker/package.json').name, 'profiled-worker')
-  assert.throws(() => require.resolve('profiled-worker/lib/api.js'), {
+  assert.throws(() => require.resolve('profiled-worker/lib/main/api.js'), {
     code: 'ERR_PACKAGE_PATH_NOT_EXPORTED',
   })
 })

@@ -15,7 +15,7 @@ process.on('unhandledRejection', (reason) => unhandled.push(reason))
 
 const PlainWorker = wt.Worker // captured before the patch
 const pw = require('..')
-const hub = require('../lib/hub')
+const hub = require('../lib/thread/hub')
 const { RUNTIME_PATH, ENVELOPE } = require('../lib/constants')
 const { startProfile, runProfile } = pw
 const { within, runScript, context, ask, samplesUnder, threadOf, fixture } = require('./helpers')

@@ -1,5 +1,5 @@
 'use strict'
-// The thread sampler from outside: real profiles across several rotations (lib/sampler.js
+// The thread sampler from outside: real profiles across several rotations (lib/thread/sampler/index.js
 // cuts each thread's stretch every ROTATE_MS), the user's own profiling in the same
 // thread, and the clock of sample timestamps with either way of reaching V8.
 const test = require('node:test')
@@ -12,8 +12,8 @@ const { spawnSync } = require('node:child_process')
 const fs = require('node:fs')
 const os = require('node:os')
 const pw = require('..')
-const hub = require('../lib/hub')
-const { ROTATE_MS } = require('../lib/sampler')
+const hub = require('../lib/thread/hub')
+const { ROTATE_MS } = require('../lib/thread/sampler')
 const { within, context, ask, threadOf } = require('./helpers')
 
 const WORK = path.join(__dirname, 'fixtures', 'work.js')

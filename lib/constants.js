@@ -6,13 +6,13 @@ const path = require('node:path')
 module.exports = {
   // Key of the envelope that carries the APM port and start flags inside workerData.
   ENVELOPE: '__profiledWorkerEnvelope_v1',
-  RUNTIME_PATH: path.join(__dirname, 'runtime', 'worker.js'),
+  RUNTIME_PATH: path.join(__dirname, 'worker', 'index.js'),
   // MessagePort dispatch goes through this registered symbol (lib/internal/per_context/
   // messageport.js); wrapping it on a port lets the runtime act before user listeners.
   HYBRID_DISPATCH: Symbol.for('nodejs.internal.kHybridDispatch'),
   MAIN_THREAD_NAME: 'main',
   // Non-enumerable global in a profiled worker: the parent's way in when the worker is too
-  // busy to read its port (see lib/busy.js).
+  // busy to read its port (see lib/parent/busy.js).
   INTERRUPT: Symbol.for('profiled-worker.interrupt'),
   // The WorkerLink of a ProfiledWorker instance.
   kLink: Symbol('profiled-worker.link'),

@@ -1,5 +1,5 @@
 'use strict'
-// Where a ProfiledWorker's extra start time goes: the runtime (lib/runtime/worker.js) is a
+// Where a ProfiledWorker's extra start time goes: the runtime (lib/worker/index.js) is a
 // --require preload, so it runs before 'online'. This starts patched workers with a timing
 // preload of its own ahead of the runtime (this file again, with PW_BOOT_TIMING set), which
 // wraps Module._load and records each require's inclusive time; prints the medians.

@@ -1,7 +1,7 @@
 'use strict'
 // What a sampler cut costs on its thread, by way of reaching V8 (lib/sampler/), and the
 // longest synchronous sampler operation on the main thread during and at the end of a
-// long profile, with and without the 1 s rotation of lib/sampler.js.
+// long profile, with and without the 1 s rotation of lib/thread/sampler/index.js.
 //
 // Cuts: CUTS cuts, CUT_GAP_MS apart with the thread busy in between, at 1 ms sampling:
 //   inspector stop + start  Profiler.stop, then Profiler.start (V8's profiler goes idle)
@@ -17,10 +17,10 @@
 //   node bench/analysis/sampler-cuts.js [--seconds 10]
 
 const { performance } = require('node:perf_hooks')
-const { InspectorSampling } = require('../../lib/sampler/inspector')
-const { HandleSampling } = require('../../lib/sampler/v8-handles')
-const { ThreadSampler, ROTATE_MS } = require('../../lib/sampler')
-const chunk = require('../../lib/sampler/chunk')
+const { InspectorSampling } = require('../../lib/thread/sampler/inspector')
+const { HandleSampling } = require('../../lib/thread/sampler/v8-handles')
+const { ThreadSampler, ROTATE_MS } = require('../../lib/thread/sampler')
+const chunk = require('../../lib/thread/sampler/chunk')
 const { median } = require('../harness')
 
 const arg = (name, dflt) => {

@@ -1,6 +1,6 @@
 'use strict'
 // What a sampler "cut" costs on the thread that runs it: Profiler.stop + Profiler.start
-// (what lib/sampler.js does today) against overlapping two profiles on the same inspector
+// (what lib/thread/sampler/index.js does today) against overlapping two profiles on the same inspector
 // session (inspector.console.profile(next), then profileEnd(current)), which keeps V8's
 // profiler running so it never rebuilds its code map.
 //

@@ -42,7 +42,7 @@ function readConfig() {
 function run(config) {
   // After readConfig: loading the package patches worker_threads.Worker for the app.
   require('../..')
-  const { processScope } = require('../api')
+  const { processScope } = require('../main/api')
   const { writeReport } = require('./output')
 
   const say = (text) => config.progress && line(text)

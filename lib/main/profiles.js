@@ -1,7 +1,7 @@
 'use strict'
 
-const { describe } = require('./errors')
-const native = require('./native')
+const { describe } = require('../util/errors')
+const native = require('../util/native')
 
 /**
  * Merge several threads' profiles into one Report.

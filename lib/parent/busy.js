@@ -2,13 +2,13 @@
 // Reaching a worker whose JavaScript is busy (a long synchronous loop) and so cannot read
 // its port. The inspector's NodeWorker domain delivers protocol messages to a worker
 // through V8 interrupts, which run in the middle of synchronous code; a Runtime.evaluate
-// sent that way calls the runtime's interrupt entry point (lib/runtime/worker.js), which
+// sent that way calls the runtime's interrupt entry point (lib/worker/index.js), which
 // stops the worker's sampler and posts its data on the port right away.
 //
 // The domain is enabled only while such a request is in flight: enabling it attaches an
 // inspector session to every worker of this thread, which idle workers should not pay.
 
-const { INTERRUPT } = require('./constants')
+const { INTERRUPT } = require('../constants')
 
 let bridge = null // the open NodeWorker session and its bookkeeping, while in use
 let nextId = 1

@@ -6,9 +6,9 @@ const path = require('node:path')
 
 function load() {
   try {
-    return require('../binding.js')
+    return require('../../binding.js')
   } catch (cause) {
-    const root = path.resolve(__dirname, '..')
+    const root = path.resolve(__dirname, '..', '..')
     const err = new Error(
       'profiled-worker: the native addon is not built for ' +
         `${process.platform}-${process.arch} (looked in ${root}). ` +

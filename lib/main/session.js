@@ -3,12 +3,12 @@
 // that flows home for it, assembled into a ProfileReport when it stops.
 
 const { performance } = require('node:perf_hooks')
-const native = require('./native')
-const hub = require('./hub')
-const { nowUs } = require('./sampler')
-const { deserialize } = require('./json')
+const native = require('../util/native')
+const hub = require('../thread/hub')
+const { nowUs } = require('../thread/sampler')
+const { deserialize } = require('../util/json')
 const { ProfileReport } = require('./report')
-const { MAIN_THREAD_NAME, kLink } = require('./constants')
+const { MAIN_THREAD_NAME, kLink } = require('../constants')
 
 const emptyProfile = (t0, t1) =>
   native.CpuProfile.parse(

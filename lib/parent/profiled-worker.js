@@ -2,15 +2,15 @@
 // ProfiledWorker: a Worker whose user-visible behaviour is the plain Worker's, plus a
 // private APM channel to the profiler runtime preloaded inside it.
 
-const { ENVELOPE, RUNTIME_PATH, MSG, kLink } = require('./constants')
-const errors = require('./errors')
+const { ENVELOPE, RUNTIME_PATH, MSG, kLink } = require('../constants')
+const errors = require('../util/errors')
 const channels = require('./channels')
-const { post } = require('./intrinsics')
+const { post } = require('../util/intrinsics')
 
 // Required on first use: in a worker, this module loads before user code (nested
 // workers are profiled too), and every module loaded then delays the worker's start.
 let hubModule
-const hub = () => (hubModule ??= require('./hub'))
+const hub = () => (hubModule ??= require('../thread/hub'))
 
 const kIsProfiledWorker = Symbol.for('profiled-worker.class')
 // An idle worker answers a stop within a millisecond or two. One that has not answered

@@ -5,16 +5,16 @@
 // ROTATE_MS while sampling goes on) and goes to `onChunk` with the ids of the profiles
 // active during it; each profile later keeps the part of each chunk inside its own time
 // window. Chunk timestamps are on the process.hrtime clock (µs), which that windowing
-// and the task spans of runtime/tasks.js rely on, and chunks tile time (sampler/chunk.js).
+// and the task spans of worker/tasks.js rely on, and chunks tile time (chunk.js).
 //
 // V8 is reached through v8.startCpuProfile() handles where Node has them and they sample
 // at the interval wanted (sampler/v8-handles.js), else through an inspector session on
 // this thread (sampler/inspector.js). Both answer synchronously, so a start is in force
 // when `add` returns.
 
-const { InspectorSampling } = require('./sampler/inspector')
-const { HandleSampling } = require('./sampler/v8-handles')
-const chunk = require('./sampler/chunk')
+const { InspectorSampling } = require('./inspector')
+const { HandleSampling } = require('./v8-handles')
+const chunk = require('./chunk')
 
 // While sampling goes on, the stretch is cut this often even when no profile starts or
 // stops. Ending a stretch is synchronous work in proportion to its samples (V8 builds the
@@ -48,10 +48,10 @@ class ThreadSampler {
     this.closing = null // the immediate that stops sampling once no profile is left
     this.lastUs = -Infinity // timestamp of the last sample delivered
     this.failures = 0
-    // Worker: the TaskTracker whose spans go with each chunk (see runtime/tasks.js).
+    // Worker: the TaskTracker whose spans go with each chunk (see worker/tasks.js).
     this.tracker = null
     // Worker: runs the sampler's own cuts (the rotation) as one of the runtime's
-    // operations, which the parent's interrupt must not re-enter (runtime/worker.js).
+    // operations, which the parent's interrupt must not re-enter (worker/index.js).
     this.exclusive = (fn) => fn()
   }
 

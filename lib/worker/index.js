@@ -6,7 +6,7 @@
 
 const wt = require('node:worker_threads')
 const { ENVELOPE, HYBRID_DISPATCH, INTERRUPT, MSG, kLink } = require('../constants')
-const { post, receiveMessageOnPort: receive, MessagePort } = require('../intrinsics')
+const { post, receiveMessageOnPort: receive, MessagePort } = require('../util/intrinsics')
 const { TaskTracker } = require('./tasks')
 
 function boot() {
@@ -23,7 +23,7 @@ function boot() {
   const stats = { ignored: 0, failed: 0 }
 
   let native // loaded on the first profile: until then a worker pays nothing
-  const cpuNs = () => Number((native ??= require('../native')).threadCpuTime())
+  const cpuNs = () => Number((native ??= require('../util/native')).threadCpuTime())
 
   // Which profiles the running code works for (see tasks.js).
   const tasks = new TaskTracker(cpuNs)
@@ -35,9 +35,9 @@ function boot() {
   let performance
   function profiling() {
     if (hub) return hub
-    ;({ serialize } = require('../json'))
+    ;({ serialize } = require('../util/json'))
     ;({ performance } = require('node:perf_hooks'))
-    hub = require('../hub')
+    hub = require('../thread/hub')
     hub.threadName = threadName
     hub.upstream = (msg) => post(port, msg)
     hub.tasks = tasks
@@ -312,7 +312,7 @@ function boot() {
     return entry
   }
   // A watched port sent onward is no longer read here: stop the parent announcing it.
-  require('../channels').setTransferOutHook((transfer) => {
+  require('../parent/channels').setTransferOutHook((transfer) => {
     for (const k of tasks.release(transfer)) post(port, { t: MSG.PORT_GONE, k })
   })
 
@@ -321,7 +321,7 @@ function boot() {
   // Nested workers are profiled too. patch() also refreshes the ESM view of
   // worker_threads, which publishes the receiveMessageOnPort above (one refresh costs
   // ~0.2 ms of the worker's start).
-  const { patch, isPatched } = require('../patch')
+  const { patch, isPatched } = require('../parent/patch')
   if (isPatched()) require('node:module').syncBuiltinESMExports()
   else patch()
 }

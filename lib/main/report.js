@@ -3,7 +3,7 @@
 // effects, and the conversions to the formats tools read.
 
 const { mergeProfiles } = require('./profiles')
-const errors = require('./errors')
+const errors = require('../util/errors')
 
 const FLAMEGRAPH_OPTIONS = ['title', 'minWidth', 'idle']
 

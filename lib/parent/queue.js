@@ -8,8 +8,8 @@
 // pool pushes a task and hands them to the send that follows when the pool takes it out
 // (pools take a task and send it in one synchronous step).
 
-const hub = require('./hub')
-const errors = require('./errors')
+const hub = require('../thread/hub')
+const errors = require('../util/errors')
 const { sendNextFor } = require('./channels')
 
 const TAKE = new Set(['shift', 'pop'])

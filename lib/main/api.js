@@ -4,11 +4,11 @@
 
 const { AsyncResource, executionAsyncId } = require('node:async_hooks')
 const wt = require('node:worker_threads')
-const hub = require('./hub')
-const errors = require('./errors')
-const { DEFAULTS, kLink } = require('./constants')
+const hub = require('../thread/hub')
+const errors = require('../util/errors')
+const { DEFAULTS, kLink } = require('../constants')
 const { ProfileSession } = require('./session')
-const { serialize } = require('./json')
+const { serialize } = require('../util/json')
 
 const OPTION_NAMES = ['name', 'samplingIntervalUs', 'mainThread', 'stopTimeoutMs']
 

@@ -5,7 +5,7 @@
 
 const { AsyncLocalStorage } = require('node:async_hooks')
 const wt = require('node:worker_threads')
-const { MSG, MAIN_THREAD_NAME } = require('./constants')
+const { MSG, MAIN_THREAD_NAME } = require('../constants')
 const { ThreadSampler } = require('./sampler')
 
 // Main thread: which profiles the current async context belongs to (an array of sessions).
@@ -18,7 +18,7 @@ const hub = {
   // Main thread: every session not yet finished, by id. Worker: the active local sessions.
   sessions: new Map(),
   context,
-  // Worker: which profiles the running code works for (runtime/tasks.js).
+  // Worker: which profiles the running code works for (worker/tasks.js).
   tasks: null,
   sampler: new ThreadSampler(
     (json, ids, spans) =>
@@ -81,7 +81,7 @@ const hub = {
  * reports that use it, when they are assembled, not the process now.
  */
 function parseChunk(json) {
-  const parsed = require('./native').CpuProfile.parseAsync(json)
+  const parsed = require('../util/native').CpuProfile.parseAsync(json)
   parsed.catch(() => {})
   return parsed
 }

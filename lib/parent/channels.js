@@ -10,16 +10,16 @@
 // context whose profiles differ from the last send's is announced on the worker's APM
 // port first: key, sequence number on that channel, the profiles of the sending context,
 // and the paths of any ports it carries. The worker's runtime matches the announcement to
-// the message when it dispatches it (see runtime/tasks.js), so the user's message itself
+// the message when it dispatches it (see worker/tasks.js), so the user's message itself
 // is never touched, delayed or reordered.
 
-const { MSG } = require('./constants')
-const intrinsics = require('./intrinsics')
+const { MSG } = require('../constants')
+const intrinsics = require('../util/intrinsics')
 
 // Required on first use, like in profiled-worker.js: this module loads before a worker's
 // user code.
 let hubModule
-const hub = () => (hubModule ??= require('./hub'))
+const hub = () => (hubModule ??= require('../thread/hub'))
 
 const { post, postMessage: originalPostMessage, MessagePort } = intrinsics
 
@@ -28,7 +28,7 @@ const siblings = new WeakMap()
 // A port whose other end lives in a ProfiledWorker → { link, key, seq }.
 const routes = new WeakMap()
 
-// Set by the queue integration (lib/queue.js): the profiles a queued task was submitted
+// Set by the queue integration (lib/parent/queue.js): the profiles a queued task was submitted
 // from, for the next send only.
 let pending = null
 
