@@ -16,7 +16,7 @@ process.on('unhandledRejection', (reason) => unhandled.push(reason))
 const PlainWorker = wt.Worker // captured before the patch
 const pw = require('..')
 const hub = require('../lib/thread/hub')
-const { RUNTIME_PATH, ENVELOPE } = require('../lib/constants')
+const { RUNTIME_PATH, ENVELOPE } = require('../lib/protocol')
 const { startProfile, runProfile } = pw
 const { within, runScript, context, ask, samplesUnder, threadOf, fixture } = require('./helpers')
 

@@ -82,7 +82,7 @@ function workerMain() {
   })
   function sendStats() {
     for (let i = 0; i < 3; i++) global.gc?.() // this isolate's heap: main's gc() is not ours
-    const hubPath = require.resolve(path.join(ROOT, 'lib', 'hub'))
+    const hubPath = require.resolve(path.join(ROOT, 'lib', 'thread', 'hub'))
     const hub = require.cache[hubPath]?.exports // loaded by our runtime only
     wt.parentPort.postMessage({
       stats: {
@@ -378,8 +378,8 @@ async function runPhase(phase, { cycles, messages, profiledEvery }) {
   const target = (name, met, value) => targets.push({ name, met, value })
   const PlainWorker = wt.Worker
   const pw = await loadOurs()
-  const hub = require(path.join(ROOT, 'lib', 'hub'))
-  const { kLink } = require(path.join(ROOT, 'lib', 'constants'))
+  const hub = require(path.join(ROOT, 'lib', 'thread', 'hub'))
+  const { kLink } = require(path.join(ROOT, 'lib', 'protocol'))
   const Worker = wt.Worker // patched
   if (Worker === PlainWorker) throw new Error('worker_threads.Worker is not patched')
   const measure = () => snapshot(hub)

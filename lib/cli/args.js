@@ -5,6 +5,7 @@
 
 const path = require('node:path')
 const { parseArgs } = require('node:util')
+const { DEFAULTS, isIntervalUs } = require('../protocol')
 
 const USAGE = `Usage: profiled-worker [options] -- <command> [args...]
 
@@ -61,7 +62,7 @@ function parseDuration(text) {
 
 function parseInterval(text) {
   const us = /^\d+$/.test(text) ? Number(text) : NaN
-  if (!(us >= 1 && us <= 1_000_000)) {
+  if (!isIntervalUs(us)) {
     throw new UsageError(
       `--interval must be a whole number of microseconds from 1 to 1000000, got ${JSON.stringify(text)}`,
     )
@@ -114,7 +115,8 @@ function parseCommandLine(argv, cwd = process.cwd()) {
     everyMs: values.every === undefined ? null : parseDuration(values.every),
     every: values.every ?? null,
     mainThread: !values['no-main-thread'],
-    intervalUs: values.interval === undefined ? 1000 : parseInterval(values.interval),
+    intervalUs:
+      values.interval === undefined ? DEFAULTS.samplingIntervalUs : parseInterval(values.interval),
   }
   if (values.every !== undefined && values.signal) {
     throw new UsageError('--every and --signal cannot be combined: choose one way to cut windows')

@@ -6,7 +6,7 @@ const { AsyncResource, executionAsyncId } = require('node:async_hooks')
 const wt = require('node:worker_threads')
 const hub = require('../thread/hub')
 const errors = require('../util/errors')
-const { DEFAULTS, kLink } = require('../constants')
+const { DEFAULTS, kLink, isIntervalUs, isStopTimeoutMs } = require('../protocol')
 const { ProfileSession } = require('./session')
 const { serialize } = require('../util/json')
 
@@ -31,11 +31,7 @@ function parseOptions(where, options) {
       o.samplingIntervalUs,
     )
   }
-  if (
-    !Number.isInteger(o.samplingIntervalUs) ||
-    o.samplingIntervalUs < 1 ||
-    o.samplingIntervalUs > 1e6
-  ) {
+  if (!isIntervalUs(o.samplingIntervalUs)) {
     throw errors.outOfRange(
       `${where}: options.samplingIntervalUs`,
       'an integer from 1 to 1000000 (µs)',
@@ -51,7 +47,7 @@ function parseOptions(where, options) {
       o.stopTimeoutMs,
     )
   }
-  if (!(o.stopTimeoutMs > 0 && o.stopTimeoutMs <= 600_000)) {
+  if (!isStopTimeoutMs(o.stopTimeoutMs)) {
     throw errors.outOfRange(
       `${where}: options.stopTimeoutMs`,
       'a number of ms in (0, 600000]',

@@ -8,7 +8,7 @@ const hub = require('../thread/hub')
 const { nowUs } = require('../thread/sampler')
 const { deserialize } = require('../util/json')
 const { ProfileReport } = require('./report')
-const { MAIN_THREAD_NAME, kLink } = require('../constants')
+const { MAIN_THREAD_NAME, kLink } = require('../protocol')
 
 const emptyProfile = (t0, t1) =>
   native.CpuProfile.parse(
@@ -51,6 +51,7 @@ async function assemble(chunks, t0, t1, spans) {
 // keeps when it profiles again (late data for an old profile must not reach a new one).
 let nextKey = 1
 
+/** A profile on the main thread. @implements {SessionLike} (lib/protocol.js) */
 class ProfileSession {
   constructor(asyncId, name, options) {
     this.id = nextKey++
@@ -102,6 +103,11 @@ class ProfileSession {
     this.thread(link.threadId, link.name)
   }
 
+  /** @param {number[]} threadIds */
+  markTimedOut(threadIds) {
+    for (const id of threadIds) this.thread(id).timedOut = true
+  }
+
   addChunk(threadId, name, chunk, spans) {
     const t = this.thread(threadId, name)
     t.chunks.push(chunk)
@@ -147,9 +153,7 @@ class ProfileSession {
       }
     }
     const results = await stopped
-    for (const r of results) {
-      for (const threadId of r.timedOut) this.thread(threadId).timedOut = true
-    }
+    for (const r of results) this.markTimedOut(r.timedOut)
     this.state = 'stopped'
     this.workers.clear()
     hub.sessions.delete(this.id)

@@ -8,7 +8,7 @@
 // The domain is enabled only while such a request is in flight: enabling it attaches an
 // inspector session to every worker of this thread, which idle workers should not pay.
 
-const { INTERRUPT } = require('../constants')
+const { INTERRUPT } = require('../protocol')
 
 let bridge = null // the open NodeWorker session and its bookkeeping, while in use
 let nextId = 1

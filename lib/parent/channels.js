@@ -13,7 +13,7 @@
 // the message when it dispatches it (see worker/tasks.js), so the user's message itself
 // is never touched, delayed or reordered.
 
-const { MSG } = require('../constants')
+const { build } = require('../protocol')
 const intrinsics = require('../util/intrinsics')
 
 // Required on first use, like in profiled-worker.js: this module loads before a worker's
@@ -135,9 +135,8 @@ function sendOn(route, value, transfer, send) {
     (said !== route.said && (ids.length > 0 || link.sessions.size > 0 || route.said !== undefined))
   const before = route.said
   if (announce) {
-    const tag = { t: MSG.TASK, k: route.key, n, ids }
-    if (ports !== null) tag.ports = ports.map((p) => [p.path, p.key])
-    post(link.port, tag)
+    const carried = ports === null ? undefined : ports.map((p) => [p.path, p.key])
+    post(link.port, build.task(route.key, n, ids, carried))
     route.said = said
   }
   try {
@@ -146,7 +145,7 @@ function sendOn(route, value, transfer, send) {
     return result
   } catch (err) {
     if (announce) {
-      post(link.port, { t: MSG.UNTAG, k: route.key, n })
+      post(link.port, build.untag(route.key, n))
       route.said = before
     }
     if (ports !== null) for (const p of ports) routes.delete(p.end)

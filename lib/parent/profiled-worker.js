@@ -2,7 +2,7 @@
 // ProfiledWorker: a Worker whose user-visible behaviour is the plain Worker's, plus a
 // private APM channel to the profiler runtime preloaded inside it.
 
-const { ENVELOPE, RUNTIME_PATH, MSG, kLink } = require('../constants')
+const { ENVELOPE, RUNTIME_PATH, MSG, kLink, build, check } = require('../protocol')
 const errors = require('../util/errors')
 const channels = require('./channels')
 const { post } = require('../util/intrinsics')
@@ -19,19 +19,7 @@ const BUSY_GRACE_MS = 40
 
 // `owner`: the worker was created inside the profile, so its work that no message
 // caused (startup, top-level code, its own timers) is the profile's too.
-function startMessage(s, owner) {
-  return {
-    t: MSG.START,
-    owner,
-    id: s.id,
-    asyncId: s.asyncId,
-    startNs: s.startNs,
-    name: s.name,
-    intervalUs: s.intervalUs,
-    // A nested worker must answer before its parent's own stop timeout runs out.
-    stopTimeoutMs: Math.floor(s.stopTimeoutMs * 0.8),
-  }
-}
+const startMessage = build.start
 
 // "Initiated Worker with invalid execArgv flags: --a, --b" (lib/internal/worker.js)
 function invalidFlags(message) {
@@ -73,14 +61,18 @@ class WorkerLink {
     this.port.unref()
   }
 
-  onMessage(msg) {
-    if (msg === null || typeof msg !== 'object') return
+  onMessage(raw) {
+    const msg = check.fromChild(raw)
+    if (msg === null) {
+      this.rejected++
+      return
+    }
     if (msg.t === MSG.PORT_GONE) {
-      if (Number.isSafeInteger(msg.k) && msg.k > 0) this.gone.add(msg.k)
+      this.gone.add(msg.k)
       return
     }
     if (msg.t === MSG.STOPPED || msg.t === MSG.STOPPED_ALL) {
-      for (const w of [...this.waits]) if (w.match(msg)) w.done({ timedOut: msg.timedOut ?? [] })
+      for (const w of [...this.waits]) if (w.match(msg)) w.done({ timedOut: msg.timedOut })
       return
     }
     const allowed = this.allowed(msg)
@@ -161,7 +153,7 @@ class WorkerLink {
       this.sessions.delete(session.id) // onClose keeps them; see there
       return { timedOut: [] }
     }
-    const request = { t: MSG.STOP, id: session.id }
+    const request = build.stop(session.id)
     const reply = this.wait(
       (m) => m.t === MSG.STOPPED && m.id === session.id,
       session.stopTimeoutMs,
@@ -176,31 +168,22 @@ class WorkerLink {
   async stopAll() {
     if (this.closed || this.sessions.size === 0) return
     const timeoutMs = Math.max(...[...this.sessions.values()].map((s) => s.stopTimeoutMs))
-    const request = { t: MSG.STOP_ALL }
+    const request = build.stopAll()
     const reply = this.wait((m) => m.t === MSG.STOPPED_ALL, timeoutMs)
     post(this.port, request)
     const { timedOut } = await this.orInterrupt(reply, request, timeoutMs)
-    for (const s of this.sessions.values()) for (const id of timedOut) s.thread(id).timedOut = true
+    for (const s of this.sessions.values()) s.markTimedOut(timedOut)
   }
 
   onWorkerEvent(event, arg) {
     if (this.sessions.size === 0) return
     const ids = [...this.sessions.keys()]
     if (event === 'error') {
-      const error =
-        arg instanceof Error
-          ? {
-              name: arg.name,
-              message: arg.message,
-              stack: arg.stack,
-              ...(arg.code === undefined ? {} : { code: arg.code }),
-            }
-          : { message: String(arg) }
-      hub().deliver({ t: MSG.ERROR, threadId: this.threadId, threadName: this.name, ids, error })
+      hub().deliver(build.error(this.threadId, this.name, ids, arg))
     } else if (event === 'exit') {
       // Sessions stay: the thread's last data (sent from its own 'exit') may still be on
       // its way through our port, and stop() waits for the port to close to get it.
-      hub().deliver({ t: MSG.EXIT, threadId: this.threadId, threadName: this.name, ids, code: arg })
+      hub().deliver(build.exit(this.threadId, this.name, ids, arg))
     }
   }
 }

@@ -5,7 +5,7 @@
 
 const { AsyncLocalStorage } = require('node:async_hooks')
 const wt = require('node:worker_threads')
-const { MSG, MAIN_THREAD_NAME } = require('../constants')
+const { MSG, MAIN_THREAD_NAME, build } = require('../protocol')
 const { ThreadSampler } = require('./sampler')
 
 // Main thread: which profiles the current async context belongs to (an array of sessions).
@@ -21,15 +21,7 @@ const hub = {
   // Worker: which profiles the running code works for (worker/tasks.js).
   tasks: null,
   sampler: new ThreadSampler(
-    (json, ids, spans) =>
-      hub.deliver({
-        t: MSG.CHUNK,
-        threadId: wt.threadId,
-        threadName: hub.threadName,
-        ids,
-        json,
-        ...(spans === undefined ? {} : { spans }),
-      }),
+    (json, ids, spans) => hub.deliver(build.chunk(wt.threadId, hub.threadName, ids, json, spans)),
     { cutOnJoin: !wt.isMainThread, linger: wt.isMainThread },
   ),
 

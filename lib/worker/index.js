@@ -5,7 +5,16 @@
 // 'exit' listener while a profile is active (to send the last chunk home).
 
 const wt = require('node:worker_threads')
-const { ENVELOPE, HYBRID_DISPATCH, INTERRUPT, MSG, kLink } = require('../constants')
+const {
+  ENVELOPE,
+  HYBRID_DISPATCH,
+  INTERRUPT,
+  MSG,
+  DEFAULTS,
+  kLink,
+  build,
+  check,
+} = require('../protocol')
 const { post, receiveMessageOnPort: receive, MessagePort } = require('../util/intrinsics')
 const { TaskTracker } = require('./tasks')
 
@@ -50,6 +59,7 @@ function boot() {
   tasks.watch(wt.parentPort, 0)
   tasks.watchCarried(wt.workerData, Array.isArray(env.ports) ? env.ports : [])
 
+  /** A profile as this worker sees it. @implements {SessionLike} (lib/protocol.js) */
   class LocalSession {
     constructor(msg) {
       this.id = msg.id
@@ -58,10 +68,11 @@ function boot() {
       this.startNs = msg.startNs
       this.name = msg.name
       this.intervalUs = msg.intervalUs
-      this.stopTimeoutMs = msg.stopTimeoutMs > 0 ? msg.stopTimeoutMs : 1000
+      this.stopTimeoutMs = msg.stopTimeoutMs ?? DEFAULTS.stopTimeoutMs
       this.state = 'active'
       this.workers = new Set()
       this.custom = []
+      this.timedOut = new Set()
       this.usage = null // { cpuNs, wallUs } on this thread, once it ended here
       this.elu0 = performance.eventLoopUtilization()
     }
@@ -69,8 +80,10 @@ function boot() {
       this.workers.add(worker)
       worker[kLink].sessions.set(this.id, this)
     }
-    thread() {
-      return { timedOut: false } // nested timeouts are reported upward in STOPPED
+    // Nested workers that did not stop in time before a terminate(): the parent learns
+    // of them in this session's STOPPED.
+    markTimedOut(threadIds) {
+      for (const id of threadIds) this.timedOut.add(id)
     }
     // CPU and wall time count only while the thread worked for this profile: all of it
     // for a worker created inside the profile, its tasks' time for a pooled worker.
@@ -111,13 +124,7 @@ function boot() {
   }
 
   function sendEffects(s, exitCode) {
-    hub.deliver({
-      t: MSG.EFFECTS,
-      id: s.id,
-      threadId: wt.threadId,
-      threadName: hub.threadName,
-      effects: s.effects(exitCode),
-    })
+    hub.deliver(build.effects(s.id, wt.threadId, hub.threadName, s.effects(exitCode)))
   }
 
   /** The synchronous part of a stop: this thread's samples and effects go home now. */
@@ -140,7 +147,7 @@ function boot() {
     if (!s) return []
     await s.delivered // the chunk must be on its way before we say 'stopped'
     const nested = await Promise.all([...s.workers].map((w) => w[kLink].stop(s)))
-    return nested.flatMap((r) => r.timedOut)
+    return [...s.timedOut, ...nested.flatMap((r) => r.timedOut)]
   }
 
   // Run by the parent through the inspector (NodeWorker → Runtime.evaluate) when this
@@ -150,13 +157,14 @@ function boot() {
   function interrupt(request) {
     // Mid-way through one of our own operations: its normal reply is microseconds away.
     if (depth > 0) return 'reentered'
-    let msg
+    let parsed
     try {
-      msg = JSON.parse(request)
+      parsed = JSON.parse(request)
     } catch {
       return 'ignored'
     }
-    if (msg.t !== MSG.STOP && msg.t !== MSG.STOP_ALL) return 'ignored'
+    const msg = check.stop(parsed) ?? check.stopAll(parsed)
+    if (msg === null) return 'ignored'
     const stopped = []
     const timedOut = []
     for (const id of msg.t === MSG.STOP_ALL ? [...(hub?.sessions.keys() ?? [])] : [msg.id]) {
@@ -166,7 +174,7 @@ function boot() {
       for (const w of s.workers) {
         const link = w[kLink]
         if (link.closed || !link.sessions.has(id)) continue
-        post(link.port, { t: MSG.STOP, id })
+        post(link.port, build.stop(id))
         link.sessions.delete(id)
         timedOut.push(link.threadId)
       }
@@ -174,10 +182,7 @@ function boot() {
     // Reply only for what this call stopped: a STOP for a profile not (or no longer) here
     // is answered by the normal path, after its data.
     if (msg.t === MSG.STOP && stopped.length === 0) return 'not-here'
-    const reply =
-      msg.t === MSG.STOP
-        ? { t: MSG.STOPPED, id: msg.id, timedOut }
-        : { t: MSG.STOPPED_ALL, timedOut }
+    const reply = msg.t === MSG.STOP ? build.stopped(msg.id, timedOut) : build.stoppedAll(timedOut)
     if (stopped.every((s) => s.delivered.settled)) {
       post(port, reply)
       return 'done'
@@ -206,59 +211,31 @@ function boot() {
   }
 
   const countFailure = () => stats.failed++
-  const isId = (v) => Number.isSafeInteger(v) && v > 0
-  const isKey = (v) => Number.isSafeInteger(v) && v >= 0
-  const isPath = (p) =>
-    Array.isArray(p) && p.every((k) => typeof k === 'string' || Number.isSafeInteger(k))
-  const isTask = (msg) =>
-    isKey(msg.k) &&
-    isId(msg.n) &&
-    Array.isArray(msg.ids) &&
-    msg.ids.every(isId) &&
-    (msg.ports === undefined ||
-      (Array.isArray(msg.ports) &&
-        msg.ports.every((p) => Array.isArray(p) && isPath(p[0]) && isId(p[1]))))
 
   // Nothing here may throw into the worker: malformed input is counted and ignored.
-  function handle(msg) {
+  function handle(raw) {
     try {
-      if (msg === null || typeof msg !== 'object') return void stats.ignored++
+      const msg = check.toChild(raw)
+      if (msg === null) return void stats.ignored++
       switch (msg.t) {
         case MSG.START:
-          // The same rule as the main side's options: an integer interval in µs.
-          if (
-            !isId(msg.id) ||
-            !Number.isInteger(msg.intervalUs) ||
-            msg.intervalUs < 1 ||
-            msg.intervalUs > 1e6
-          ) {
-            return void stats.ignored++
-          }
           start(msg)
           break
         case MSG.STOP:
-          if (!isId(msg.id)) return void stats.ignored++
-          stop(msg.id).then(
-            (timedOut) => post(port, { t: MSG.STOPPED, id: msg.id, timedOut }),
-            countFailure,
-          )
+          stop(msg.id).then((timedOut) => post(port, build.stopped(msg.id, timedOut)), countFailure)
           break
         case MSG.TASK:
-          if (!isTask(msg)) return void stats.ignored++
           tasks.announce(msg)
           break
         case MSG.UNTAG:
-          if (!isKey(msg.k) || !isId(msg.n)) return void stats.ignored++
           tasks.withdraw(msg.k, msg.n)
           break
         case MSG.STOP_ALL:
           Promise.all([...(hub?.sessions.keys() ?? [])].map(stop)).then(
-            (t) => post(port, { t: MSG.STOPPED_ALL, timedOut: t.flat() }),
+            (t) => post(port, build.stoppedAll(t.flat())),
             countFailure,
           )
           break
-        default:
-          stats.ignored++
       }
     } catch {
       stats.failed++
@@ -313,10 +290,13 @@ function boot() {
   }
   // A watched port sent onward is no longer read here: stop the parent announcing it.
   require('../parent/channels').setTransferOutHook((transfer) => {
-    for (const k of tasks.release(transfer)) post(port, { t: MSG.PORT_GONE, k })
+    for (const k of tasks.release(transfer)) post(port, build.portGone(k))
   })
 
-  for (const msg of env.start) start(msg)
+  for (const msg of Array.isArray(env.start) ? env.start : []) {
+    if (check.start(msg)) start(msg)
+    else stats.ignored++
+  }
 
   // Nested workers are profiled too. patch() also refreshes the ESM view of
   // worker_threads, which publishes the receiveMessageOnPort above (one refresh costs

@@ -59,7 +59,7 @@ async function runUntil(until) {
 // This thread's CPU clock (CLOCK_THREAD_CPUTIME_ID, ns) from profiled-worker's addon, which
 // loads cleanly in any worker and keeps no state: a window's CPU time shows how much of it
 // the thread actually ran (the rest it waited for a core on this shared machine).
-const { threadCpuTime } = require(path.join(__dirname, '..', '..', '..', 'lib', 'native'))
+const { threadCpuTime } = require(path.join(__dirname, '..', '..', '..', 'lib', 'util', 'native'))
 
 /** One measured window ending at `until`: tasks, wall ms, and CPU ms of this thread. */
 async function measure(until) {

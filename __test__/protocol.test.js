@@ -1,0 +1,121 @@
+'use strict'
+// The private channel's builders and validators (lib/protocol.js): what each side sends
+// passes the other side's check, and a message with any one field wrong is refused.
+const test = require('node:test')
+const assert = require('node:assert/strict')
+const { MSG, DEFAULTS, build, check, isIntervalUs } = require('../lib/protocol')
+
+const session = {
+  id: 3,
+  asyncId: 7,
+  startNs: 12n,
+  name: 'p',
+  intervalUs: 1000,
+  stopTimeoutMs: DEFAULTS.stopTimeoutMs,
+}
+
+// [builder output, validator, field → bad values]
+const cases = [
+  [
+    build.start(session, true),
+    check.start,
+    {
+      id: [0, -1, 1.5, '3'],
+      intervalUs: [0, 1e6 + 1, 2.5],
+      startNs: [12],
+      name: [1],
+      owner: ['yes'],
+      asyncId: ['7'],
+      stopTimeoutMs: [0, 1e9],
+    },
+  ],
+  [build.stop(3), check.stop, { id: [0, null, '3'] }],
+  [
+    build.task(0, 1, [3], [[['a', 0], 1]]),
+    check.task,
+    { k: [-1, 'x'], n: [0], ids: [[0], 'x', null], ports: [[['a', 1]], [[[{}], 1]], 'x'] },
+  ],
+  [build.untag(2, 5), check.untag, { k: [-1], n: [0] }],
+  [build.portGone(2), check.portGone, { k: [0, 'x'] }],
+  [
+    build.chunk(5, 'w', [3], '{}', { 3: [1, 2] }),
+    check.chunk,
+    {
+      threadId: [0],
+      threadName: [1],
+      ids: [null, [-1]],
+      json: [{}],
+      spans: [[1, 2], { 3: [1] }, { 3: [1, NaN] }, null],
+    },
+  ],
+  [
+    build.effects(3, 5, 'w', '{}'),
+    check.effects,
+    { id: [0], threadId: [-2], threadName: [null], effects: [{}] },
+  ],
+  [
+    build.error(5, 'w', [3], new Error('boom')),
+    check.error,
+    { ids: [[0]], error: [null, { message: 1 }, { message: 'x', stack: 1 }] },
+  ],
+  [build.exit(5, 'w', [3], 1), check.exit, { code: ['1', 1.5], threadId: [0] }],
+  [build.stopped(3, [5]), check.stopped, { id: [0], timedOut: [[0], undefined, 'x'] }],
+  [build.stoppedAll([]), check.stoppedAll, { timedOut: [null, [1.5]] }],
+]
+
+test('every builder’s message passes its own validator and the side that reads it', () => {
+  for (const [msg, validate] of cases) {
+    assert.equal(validate(msg), msg, msg.t)
+    const toChild = [MSG.START, MSG.STOP, MSG.STOP_ALL, MSG.TASK, MSG.UNTAG].includes(msg.t)
+    assert.equal((toChild ? check.toChild : check.fromChild)(msg), msg, msg.t)
+    assert.equal((toChild ? check.fromChild : check.toChild)(msg), null, `${msg.t} the wrong way`)
+  }
+  assert.deepEqual(check.stopAll(build.stopAll()), { t: MSG.STOP_ALL })
+})
+
+test('a message with one field wrong or missing is refused', () => {
+  for (const [msg, validate, bad] of cases) {
+    for (const [field, values] of Object.entries(bad)) {
+      for (const v of values) {
+        const forged = { ...msg, [field]: v }
+        if (v === undefined) delete forged[field]
+        assert.equal(validate(forged), null, `${msg.t}.${field} = ${String(v)}`)
+      }
+    }
+  }
+})
+
+test('anything that is not a known message is refused, never thrown on', () => {
+  for (const m of [
+    null,
+    undefined,
+    1,
+    'stop',
+    [],
+    {},
+    { t: 'nope' },
+    { t: 'toString' },
+    { t: '__proto__' },
+  ])
+    for (const validate of [check.toChild, check.fromChild]) assert.equal(validate(m), null)
+  const huge = build.chunk(5, 'w', Array(70_000).fill(1), '{}')
+  assert.equal(check.chunk(huge), null)
+})
+
+test('the start message gives a nested worker less time than its parent has', () => {
+  const m = build.start({ ...session, stopTimeoutMs: 1000 }, false)
+  assert.equal(m.stopTimeoutMs, 800)
+  assert.equal(m.owner, false)
+})
+
+test('the sampling interval rule: an integer from 1 to 1000000 µs', () => {
+  for (const v of [1, 1000, 1_000_000]) assert.ok(isIntervalUs(v), String(v))
+  for (const v of [0, -1, 1.5, 1_000_001, '1000', NaN, Infinity])
+    assert.ok(!isIntervalUs(v), String(v))
+})
+
+test('an error that is not an Error becomes its message', () => {
+  assert.deepEqual(build.error(5, 'w', [3], 'x').error, { message: 'x' })
+  const e = Object.assign(new Error('m'), { code: 'E_X' })
+  assert.equal(build.error(5, 'w', [3], e).error.code, 'E_X')
+})
