@@ -263,9 +263,9 @@ function error(threadId, threadName, ids, err) {
           name: String(err.name),
           message: String(err.message),
           ...(typeof err.stack === 'string' ? { stack: err.stack } : {}),
-          .../** @type {any} */ ((err).code === undefined
-            ? {}
-            : { code: /** @type {any} */ (err).code }),
+          .../** @type {any} */ (
+            err.code === undefined ? {} : { code: /** @type {any} */ (err).code }
+          ),
         }
       : { message: String(err) }
   return { t: MSG.ERROR, threadId, threadName, ids, error: info }
