@@ -25,6 +25,23 @@ const hub = {
     { cutOnJoin: !wt.isMainThread, linger: wt.isMainThread },
   ),
 
+  /**
+   * In a profiled worker, once, when its runtime loads the profiling machinery: data goes
+   * to the parent through `upstream`; `tasks` (worker/tasks.js) says which profiles the
+   * running code works for and gives each chunk its spans; `exclusive` runs the sampler's
+   * own cuts as one of the runtime's operations, which the parent's interrupt must not
+   * re-enter.
+   * @param {{ threadName: string, upstream: (msg: object) => void, tasks: any,
+   *   exclusive: <T>(fn: () => T) => T }} worker
+   */
+  setupWorker({ threadName, upstream, tasks, exclusive }) {
+    hub.threadName = threadName
+    hub.upstream = upstream
+    hub.tasks = tasks
+    hub.sampler.tracker = tasks
+    hub.sampler.exclusive = exclusive
+  },
+
   /** The sessions that work started now belongs to. */
   currentSessions() {
     // A worker's runtime sets `tasks` with its first profile; until then, none.

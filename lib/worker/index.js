@@ -47,13 +47,8 @@ function boot() {
     ;({ serialize } = require('../util/json'))
     ;({ performance } = require('node:perf_hooks'))
     hub = require('../thread/hub')
-    hub.threadName = threadName
-    hub.upstream = (msg) => post(port, msg)
-    hub.tasks = tasks
-    hub.sampler.tracker = tasks
     // Rotation cuts run from a timer: never inside one of our own operations.
-    hub.sampler.exclusive = exclusive
-    hub.runtimeStats = stats
+    hub.setupWorker({ threadName, upstream: (msg) => post(port, msg), tasks, exclusive })
     return hub
   }
   tasks.watch(wt.parentPort, 0)
