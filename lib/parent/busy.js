@@ -9,6 +9,8 @@
 // inspector session to every worker of this thread, which idle workers should not pay.
 
 const { INTERRUPT } = require('../protocol')
+// NODE_DEBUG=profiled-worker shows each failure the profiler swallows.
+const debug = require('node:util').debuglog('profiled-worker')
 
 let bridge = null // the open NodeWorker session and its bookkeeping, while in use
 let nextId = 1
@@ -103,7 +105,8 @@ async function interrupt(threadId, message, timeoutMs) {
     const reply = await within(answered, timeoutMs)
     b.replies.delete(id)
     return reply?.result?.result?.value === 'done'
-  } catch {
+  } catch (err) {
+    debug('busy worker %d could not be interrupted: %s', threadId, err)
     return false
   } finally {
     b.attachWaits.delete(threadId)

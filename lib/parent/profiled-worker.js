@@ -6,6 +6,8 @@ const { ENVELOPE, RUNTIME_PATH, MSG, kLink, build, check } = require('../protoco
 const errors = require('../util/errors')
 const channels = require('./channels')
 const { post } = require('../util/intrinsics')
+// NODE_DEBUG=profiled-worker shows each failure the profiler swallows.
+const debug = require('node:util').debuglog('profiled-worker')
 
 // Required on first use: in a worker, this module loads before user code (nested
 // workers are profiled too), and every module loaded then delays the worker's start.
@@ -65,6 +67,7 @@ class WorkerLink {
     const msg = check.fromChild(raw)
     if (msg === null) {
       this.rejected++
+      debug('worker %d: dropped a malformed message on its channel', this.threadId)
       return
     }
     if (msg.t === MSG.PORT_GONE) {
@@ -77,7 +80,10 @@ class WorkerLink {
     }
     const allowed = this.allowed(msg)
     if (allowed) hub().deliver(allowed)
-    else this.rejected++
+    else {
+      this.rejected++
+      debug('worker %d: dropped data for a thread or profile not its own', this.threadId)
+    }
   }
 
   // Data from this channel must come from this worker's own subtree and concern profiles

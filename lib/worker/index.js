@@ -17,6 +17,8 @@ const {
 } = require('../protocol')
 const { post, receiveMessageOnPort: receive, MessagePort } = require('../util/intrinsics')
 const { TaskTracker } = require('./tasks')
+// NODE_DEBUG=profiled-worker shows each failure the profiler swallows.
+const debug = require('node:util').debuglog('profiled-worker')
 
 function boot() {
   if (wt.isMainThread) return
@@ -205,13 +207,19 @@ function boot() {
     })
   }
 
-  const countFailure = () => stats.failed++
+  const countFailure = (err) => {
+    stats.failed++
+    debug('worker %d: runtime operation failed: %s', wt.threadId, err)
+  }
 
   // Nothing here may throw into the worker: malformed input is counted and ignored.
   function handle(raw) {
     try {
       const msg = check.toChild(raw)
-      if (msg === null) return void stats.ignored++
+      if (msg === null) {
+        stats.ignored++
+        return void debug('worker %d: dropped a malformed message from the parent', wt.threadId)
+      }
       switch (msg.t) {
         case MSG.START:
           start(msg)
@@ -232,8 +240,8 @@ function boot() {
           )
           break
       }
-    } catch {
-      stats.failed++
+    } catch (err) {
+      countFailure(err)
     }
   }
 
@@ -253,8 +261,8 @@ function boot() {
     try {
       if (!drained) drain()
       return tasks.contextOf(p, data)
-    } catch {
-      stats.failed++
+    } catch (err) {
+      countFailure(err)
       return undefined
     }
   }
@@ -290,7 +298,10 @@ function boot() {
 
   for (const msg of Array.isArray(env.start) ? env.start : []) {
     if (check.start(msg)) start(msg)
-    else stats.ignored++
+    else {
+      stats.ignored++
+      debug('worker %d: dropped a malformed start in its envelope', wt.threadId)
+    }
   }
 
   // Nested workers are profiled too. patch() also refreshes the ESM view of

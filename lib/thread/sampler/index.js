@@ -15,6 +15,8 @@
 const { InspectorSampling } = require('./inspector')
 const { HandleSampling } = require('./v8-handles')
 const chunk = require('./chunk')
+// NODE_DEBUG=profiled-worker shows each failure the profiler swallows.
+const debug = require('node:util').debuglog('profiled-worker')
 
 // While sampling goes on, the stretch is cut this often even when no profile starts or
 // stops. Ending a stretch is synchronous work in proportion to its samples (V8 builds the
@@ -106,9 +108,10 @@ class ThreadSampler {
     }
     try {
       this.backend.start(this.intervalUs)
-    } catch {
+    } catch (err) {
       // V8 refused a handle (too many profiles on this thread): the inspector it is.
       this.failures++
+      debug('sampler: V8 refused a profile handle, using the inspector: %s', err)
       this.backend.close()
       this.backend = new InspectorSampling()
       this.backend.start(this.intervalUs)
@@ -151,8 +154,9 @@ class ThreadSampler {
         this.running = false
         this.backend.stop(deliver)
       }
-    } catch {
+    } catch (err) {
       this.failures++
+      debug('sampler: a cut failed, its stretch is lost: %s', err)
       this.running = false
       deliver(null)
     }
@@ -187,8 +191,9 @@ class ThreadSampler {
           if (!first && c.samples === 0) continue
           this.onChunk(c.json, ids, first ? spans : undefined)
           first = false
-        } catch {
+        } catch (err) {
           this.failures++
+          debug('sampler: a stretch could not be made a chunk, it is lost: %s', err)
         }
       }
       delivered.settled = true

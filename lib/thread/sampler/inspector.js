@@ -23,6 +23,8 @@
 // console profile of its own, titled "profiled-worker:…".
 
 let nextTitle = 1
+// NODE_DEBUG=profiled-worker shows each failure the profiler swallows.
+const debug = require('node:util').debuglog('profiled-worker')
 
 // Node's own inspector clients for --cpu-prof and NODE_V8_COVERAGE (c8 and other coverage
 // tools) enable the Profiler domain too, and write "Cannot retrieve id from the response
@@ -51,7 +53,10 @@ class InspectorSampling {
   // comes a little later. Both are handled; nothing here may throw into user code.
   call(method, params, onAnswer) {
     this.session.post(method, params, (err, res) => {
-      if (err) this.errors++
+      if (err) {
+        this.errors++
+        debug('inspector: %s failed: %s', method, err.message)
+      }
       onAnswer?.(err, res)
     })
   }
