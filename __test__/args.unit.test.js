@@ -158,6 +158,10 @@ test('a missing command is refused, with or without --', () => {
     'missing -- and the command to run, as in profiled-worker -- node app.js',
   )
   assert.equal(
+    rejection('--'),
+    'missing the command after --, as in profiled-worker -- node app.js',
+  )
+  assert.equal(
     rejection('--signal', '--'),
     'missing the command after --, as in profiled-worker -- node app.js',
   )

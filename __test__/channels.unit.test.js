@@ -267,6 +267,17 @@ test('sendNextFor holds for the next send in this turn only', async () => {
   await null
   sendOn(r, 'm', null, sent)
   assert.deepEqual(link.drain(), [])
+  // The older one's microtask runs before this send: it must not clear the newer one.
+  sendNextFor([session(10)])
+  const done = new Promise((resolve) =>
+    queueMicrotask(() => {
+      sendOn(r, 'm', null, sent)
+      resolve()
+    }),
+  )
+  sendNextFor([session(11)])
+  await done
+  assert.deepEqual(link.drain(), [{ t: MSG.TASK, k: 0, n: 5, ids: [11] }])
   link.close()
 })
 
@@ -311,7 +322,9 @@ test('sendOn whose send throws withdraws its announcement and its routes', () =>
   assert.deepEqual(untag, { t: MSG.UNTAG, k: 1, n: 2 })
   assert.equal(r.seq, 1)
   assert.equal(r.said, '1')
-  // The other end did not become a route: sending on it is a plain send.
+  // The other end did not become a route: sending on it is a plain send, even while the
+  // worker is profiling (a route would announce "no profile" then).
+  link.sessions.set(9, session(9))
   const received = new MessageChannel()
   channels.postMessage.call(ch.port2, 'plain')
   assert.equal(receiveMessageOnPort(ch.port1).message, 'plain')

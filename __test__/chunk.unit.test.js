@@ -17,7 +17,11 @@ const profile = () => ({
 
 test('keepAfter keeps every sample when none is at or before afterUs, and returns the last', () => {
   const p = profile()
+  const { samples, timeDeltas } = p
   assert.equal(keepAfter(p, 104), 140)
+  // Left as they are, not copied.
+  assert.equal(p.samples, samples)
+  assert.equal(p.timeDeltas, timeDeltas)
   assert.deepEqual(p.samples, [11, 12, 13, 14])
   assert.deepEqual(p.timeDeltas, [5, 5, 10, 20])
 })
@@ -148,4 +152,35 @@ test('fromJson parses any other layout whole, with the same result', () => {
 test('fromJson throws on text that is not JSON', () => {
   assert.throws(() => fromJson('{"nodes":[],"startTime":', 0, 0), SyntaxError)
   assert.throws(() => fromJson('{"nodes":[1],"startTime":1,"endTime":}', 0, 0), SyntaxError)
+})
+
+test('fromJson copies the node table as it stands and rewrites only the tail', () => {
+  // `1.0` and spaces survive only if the node table is not parsed and written again.
+  const table = '{"nodes":[ {"id":1,"hitCount":1.0} ]'
+  const text = `${table},"startTime":100,"endTime":150,"samples":[11,12,13,14],"timeDeltas":[5,5,10,20]}`
+  assert.equal(
+    fromJson(text, 1000, 1110).json,
+    `${table},"startTime":1100,"endTime":1150,"samples":[13,14],"timeDeltas":[20,20]}`,
+  )
+})
+
+test('fromJson writes any other layout anew, from the parsed whole', () => {
+  const tail = '"startTime":100,"endTime":150,"samples":[11,12,13,14],"timeDeltas":[5,5,10,20]'
+  const shifted = { startTime: 1100, endTime: 1150, samples: [13, 14], timeDeltas: [20, 20] }
+  const cases = [
+    // Not starting with the node table.
+    [`{"x":1.0,"nodes":[],${tail}}`, { x: 1, nodes: [], ...shifted }],
+    // Something other than the node table right before startTime.
+    [`{"nodes":[],"x":1.0,${tail}}`, { nodes: [], x: 1, ...shifted }],
+    // A key after the tail.
+    [`{"nodes":[1.0],${tail},"x":1}`, { nodes: [1], ...shifted, x: 1 }],
+    // The last startTime is nested: the tail alone does not parse.
+    [
+      `{"nodes":[1.0],${tail},"m":{"a":[1],"startTime":3}}`,
+      { nodes: [1], ...shifted, m: { a: [1], startTime: 3 } },
+    ],
+  ]
+  for (const [text, expected] of cases) {
+    assert.equal(fromJson(text, 1000, 1110).json, JSON.stringify(expected), text)
+  }
 })

@@ -15,8 +15,9 @@ const clock = { ms: 0, cpuNs: 0, cpuReads: 0 }
 const us = (ms) => ORIGIN_US + ms * 1000
 {
   const hrtime = process.hrtime.bigint
+  clock.ms = 7
   performance.now = () => clock.ms
-  process.hrtime.bigint = () => BigInt(ORIGIN_US * 1000)
+  process.hrtime.bigint = () => BigInt((ORIGIN_US + 7000) * 1000)
   try {
     new TaskTracker(() => 0).restart()
   } finally {
@@ -79,6 +80,17 @@ test('a member that does not own the worker gets only its tasks', () => {
   t.run(ctx(1, 2), () => pass(2))
   assert.deepEqual(t.take([1]), { 1: [us(10), us(13), us(27), us(29)] })
   assert.deepEqual(t.leave(1), { cpuNs: 4e6, wallUs: 5000 })
+})
+
+test('run() restores the context it interrupted when it is the only one', () => {
+  const t = tracker()
+  t.join(1, false, INTERVAL)
+  const a = ctx(1)
+  t.received(a)
+  t.run(ctx(2), () => pass(1))
+  assert.equal(t.current, a)
+  assert.equal(t.inDispatch, false)
+  t.leave(1)
 })
 
 test('run() restores the context it interrupted, even when its function throws', () => {
@@ -387,11 +399,20 @@ test('withdraw() drops an announcement whose message was never sent', () => {
   const p = channel(t, 0)
   t.announce({ k: 0, n: 1, ids: [1] })
   t.announce({ k: 0, n: 2, ids: [2] })
-  t.withdraw(0, 2)
+  t.announce({ k: 0, n: 3, ids: [3] })
   t.withdraw(0, 9)
   t.withdraw(5, 1)
+  t.withdraw(0, 2)
   assert.deepEqual(t.contextOf(p, {}), { ids: [1] })
   assert.deepEqual(t.contextOf(p, {}), { ids: [1] })
+  assert.deepEqual(t.contextOf(p, {}), { ids: [3] })
+  // The first waiting one can be withdrawn too.
+  const q = channel(t, 1)
+  t.announce({ k: 1, n: 1, ids: [1] })
+  t.announce({ k: 1, n: 2, ids: [2] })
+  t.withdraw(1, 1)
+  assert.equal(t.contextOf(q, {}), undefined)
+  assert.deepEqual(t.contextOf(q, {}), { ids: [2] })
 })
 
 test('at most 4096 announcements wait per channel; the oldest are dropped', () => {
@@ -476,6 +497,11 @@ test('async work inherits the context of the code that started it', async () => 
       t.run(a, () => {
         setImmediate(() => {
           seen.push(t.current)
+          // An async callback is no message handler: a message read here switches.
+          const b = ctx(2)
+          t.received(b)
+          seen.push(t.current === b)
+          t.received(a)
           Promise.resolve().then(() => {
             seen.push(t.current)
             setTimeout(() => {
@@ -488,7 +514,7 @@ test('async work inherits the context of the code that started it', async () => 
       assert.equal(t.current, ROOT)
     })
     await new Promise((resolve) => setImmediate(resolve))
-    assert.deepEqual(seen, [a, a, a])
+    assert.deepEqual(seen, [a, true, a, a])
   } finally {
     t.leave(1)
   }
@@ -528,9 +554,13 @@ test('after() with no before() returns to ROOT; a runaway stack is cut', () => {
   })
   assert.equal(t.current, ROOT)
   assert.equal(t.inDispatch, false)
-  for (let i = 0; i < 30_000; i++) t.onBefore()
-  assert.ok(t.stack.length <= 40_002, `${t.stack.length}`)
-  assert.ok(t.stack.length >= 2)
+  for (let i = 0; i < 10_000; i++) t.onBefore()
+  assert.equal(t.stack.length, 20_000)
+  t.onBefore()
+  assert.equal(t.stack.length, 20_002)
+  // Past 20000 entries the stack is dropped before the push.
+  t.onBefore()
+  assert.equal(t.stack.length, 2)
 })
 
 test('while recording, Atomics.wait runs outside every task', () => {
@@ -570,4 +600,20 @@ test('while recording, Atomics.wait runs outside every task', () => {
   assert.equal(Atomics.wait, u.wait)
   u.leave(1)
   assert.equal(Atomics.wait, builtin)
+})
+
+test('CPU readings are filled in only between two taken readings, never over them', () => {
+  const t = tracker()
+  t.join(1, true, INTERVAL)
+  t.join(2, false, INTERVAL)
+  clock.ms = 1
+  clock.cpuNs = 1e6
+  // Read at 1 ms (ROOT's piece 0–1 ms is member 1's), not at 1.25, read again at 2.
+  t.run(ctx(2), () => pass(0.25, 0))
+  clock.ms = 2
+  clock.cpuNs = 5e6
+  t.run(ctx(2), () => pass(1, 0))
+  // Member 1: 0–1 (1 ms CPU), 1.25–2 (3 ms of the 4 shared out), 3–3 none.
+  assert.deepEqual(t.leave(1), { cpuNs: 1e6 + 3e6, wallUs: 1750 })
+  t.leave(2)
 })
