@@ -268,5 +268,8 @@ mod tests {
     let some = Spans::from_flat(&[1.0, 2.0]).unwrap();
     assert!(!some.is_empty());
     assert_eq!(some.len(), 1);
+    // A span may be a single instant.
+    let instant = Spans::from_flat(&[5.0, 5.0]).unwrap();
+    assert!(instant.contains(5) && !instant.contains(4) && !instant.contains(6));
   }
 }
