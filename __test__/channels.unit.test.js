@@ -331,10 +331,12 @@ test('sendOn whose send throws withdraws its announcement and its routes', () =>
   assert.deepEqual(link.drain(), [])
   // Nothing announced (same profiles), nothing to withdraw.
   sendNextFor([session(1)])
-  assert.throws(() =>
-    sendOn(r, 'm', null, () => {
-      throw boom
-    }),
+  assert.throws(
+    () =>
+      sendOn(r, 'm', null, () => {
+        throw boom
+      }),
+    (err) => err === boom,
   )
   assert.deepEqual(link.drain(), [])
   assert.equal(r.said, '1')
