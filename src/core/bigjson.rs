@@ -571,4 +571,18 @@ mod tests {
       assert_eq!(ours, serde, "{t:?}");
     }
   }
+
+  #[test]
+  fn a_syntax_error_displays_its_place() {
+    let e = SyntaxError {
+      message: "Unexpected end".into(),
+      position: 7,
+      line: 2,
+      column: 3,
+    };
+    assert_eq!(
+      e.to_string(),
+      "Unexpected end at position 7 (line 2 column 3)"
+    );
+  }
 }

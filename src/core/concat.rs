@@ -133,4 +133,20 @@ mod tests {
     assert_eq!(c.timestamps, a.timestamps);
     assert!(Profile::concat(&[]).is_none());
   }
+
+  #[test]
+  fn merged_nodes_are_numbered_from_1_and_position_ticks_add_up() {
+    let a = chunk(0, "4", "100", false);
+    let b = chunk(1000, "4", "100", false);
+    let c = Profile::concat(&[&a, &b, &b]).unwrap();
+    let ids: Vec<u64> = c.nodes.iter().map(|n| n.id).collect();
+    assert_eq!(ids, (1..=c.nodes.len() as u64).collect::<Vec<_>>());
+    let b_node = c
+      .nodes
+      .iter()
+      .find(|n| &*n.call_frame.function_name == "b")
+      .unwrap();
+    // 2 + 2 + 2: a sum, not a product.
+    assert_eq!(b_node.position_ticks[0].ticks, 6);
+  }
 }

@@ -554,4 +554,51 @@ mod tests {
       let _ = Profile::from_json(&flipped);
     }
   }
+
+  /// tiny() with its start and end times replaced.
+  fn with_times(start: &str, end: &str) -> Result<Profile, ProfileError> {
+    let text = tiny()
+      .replace(r#""startTime":1000"#, &format!(r#""startTime":{start}"#))
+      .replace(r#""endTime":2000"#, &format!(r#""endTime":{end}"#));
+    Profile::from_json(text.as_bytes())
+  }
+
+  #[test]
+  fn times_are_whole_us_within_2_pow_53_and_end_may_equal_start() {
+    let max = "9007199254740991";
+    let p = with_times(max, max).unwrap();
+    assert_eq!(
+      (p.start_time, p.end_time),
+      (9_007_199_254_740_991, 9_007_199_254_740_991)
+    );
+    let p = with_times("-9007199254740991", "0").unwrap();
+    assert_eq!(p.start_time, -9_007_199_254_740_991);
+    for bad in [
+      "9007199254740992",
+      "18014398509481984",
+      "-9007199254740992",
+      "1.5",
+    ] {
+      let e = with_times(bad, max).unwrap_err();
+      assert_eq!(e.path, "startTime", "{bad}");
+      assert!(e.message.contains("whole number of µs"), "{bad}: {e}");
+    }
+  }
+
+  #[test]
+  fn an_error_says_where_when_it_knows() {
+    let at = ProfileError {
+      path: "nodes[1].id".into(),
+      message: "missing".into(),
+    };
+    assert_eq!(
+      at.to_string(),
+      "invalid CPU profile at nodes[1].id: missing"
+    );
+    let nowhere = ProfileError {
+      path: String::new(),
+      message: "malformed JSON".into(),
+    };
+    assert_eq!(nowhere.to_string(), "invalid CPU profile: malformed JSON");
+  }
 }

@@ -94,3 +94,45 @@ pub fn thread_label(thread_id: i64, name: &str) -> String {
     format!("{name} (thread {thread_id})")
   }
 }
+
+#[cfg(test)]
+mod tests {
+  use std::sync::Arc;
+
+  use super::*;
+
+  fn thread(id: i64, start: i64, deltas: &str) -> ThreadProfile {
+    let n = deltas.split(',').count();
+    let samples = vec!["2"; n].join(",");
+    let text = format!(
+      r#"{{"nodes":[
+      {{"id":1,"callFrame":{{"functionName":"(root)","scriptId":"0","url":"","lineNumber":-1,"columnNumber":-1}},"children":[2]}},
+      {{"id":2,"callFrame":{{"functionName":"a","scriptId":"1","url":"a.js","lineNumber":0,"columnNumber":0}}}}
+    ],"startTime":{start},"endTime":{},"samples":[{samples}],"timeDeltas":[{deltas}]}}"#,
+      start + 1000
+    );
+    ThreadProfile {
+      thread_id: id,
+      name: format!("t{id}"),
+      profile: Arc::new(Profile::from_json(text.as_bytes()).unwrap()),
+      cpu_time_ns: Some(7),
+    }
+  }
+
+  #[test]
+  fn a_window_keeps_each_threads_samples_within_it_and_counts_them() {
+    let r = Report {
+      profile_id: "p".into(),
+      threads: vec![thread(0, 0, "100,100,100"), thread(2, 0, "150,150")],
+    };
+    assert_eq!(r.sample_count(), 5);
+    let w = r.window(150, 300);
+    assert_eq!(w.profile_id, "p");
+    assert_eq!(w.sample_count(), 4);
+    assert_eq!(w.threads[0].profile.timestamps, vec![200, 300]);
+    assert_eq!(w.threads[1].profile.timestamps, vec![150, 300]);
+    assert_eq!((w.threads[1].thread_id, &*w.threads[1].name), (2, "t2"));
+    assert_eq!(w.threads[1].cpu_time_ns, Some(7));
+    assert_eq!(MergeError("m".into()).to_string(), "m");
+  }
+}

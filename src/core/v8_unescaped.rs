@@ -156,4 +156,9 @@ mod tests {
     let bad_number = raw().replace(r#""hitCount":3"#, r#""hitCount":x"#);
     assert_eq!(repair(bad_number.as_bytes()), None);
   }
+
+  #[test]
+  fn control_bytes_are_escaped_and_space_is_not() {
+    assert_eq!(&*escape(b"a\x1fb c\x7f"), b"a\\u001fb c\x7f".as_slice());
+  }
 }

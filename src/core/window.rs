@@ -259,4 +259,17 @@ mod tests {
     assert!(back.0.contains("span 1"), "{}", back.0);
     assert!(Spans::from_flat(&[f64::NAN, 1.0]).is_err());
   }
+
+  #[test]
+  fn spans_error_displays_as_its_message_and_spans_know_their_size() {
+    assert_eq!(super::SpansError("bad".into()).to_string(), "bad");
+    let none = Spans::from_flat(&[]).unwrap();
+    assert!(none.is_empty());
+    let some = Spans::from_flat(&[1.0, 2.0]).unwrap();
+    assert!(!some.is_empty());
+    assert_eq!(some.len(), 1);
+    // A span may be a single instant.
+    let instant = Spans::from_flat(&[5.0, 5.0]).unwrap();
+    assert!(instant.contains(5) && !instant.contains(4) && !instant.contains(6));
+  }
 }

@@ -332,4 +332,61 @@ mod tests {
       "{svg}"
     );
   }
+
+  #[test]
+  fn an_error_displays_as_its_message() {
+    assert_eq!(FlamegraphError("no".into()).to_string(), "no");
+  }
+
+  #[test]
+  fn shade_is_the_top_24_bits_of_fnv1a_as_a_fraction() {
+    let top = |h: u64| (h >> 40) as f32 / (1u64 << 24) as f32;
+    // FNV-1a (64 bits) of "" is its offset basis; of "a" it is 0xaf63dc4c8601ec8c.
+    assert_eq!(shade(""), top(0xcbf2_9ce4_8422_2325));
+    assert_eq!(shade("a"), top(0xaf63_dc4c_8601_ec8c));
+    assert!((0.0..1.0).contains(&shade("some frame")));
+  }
+
+  #[test]
+  fn colours_are_fixed_per_name_kind_and_depth() {
+    let colour = |text: &str, depth: usize| {
+      let c = frame_color(text, depth);
+      (c.r, c.g, c.b)
+    };
+    let got: Vec<_> = [
+      ("main (thread 1)", 1),
+      ("(idle)", 1),
+      ("(idle)", 2),
+      ("(program)", 2),
+      ("(root)", 3),
+      ("(garbage collector)", 2),
+      ("read (node:fs:12)", 2),
+      ("run (internal/timers:5)", 2),
+      ("dep (/app/node_modules/x/i.js:3)", 3),
+      ("(regexp ab)", 3),
+      ("open paren (no close", 3),
+      ("mine (/app/x.js:9)", 3),
+    ]
+    .iter()
+    .map(|&(t, d)| colour(t, d))
+    .collect();
+    // Pinned: a frame keeps its colour from graph to graph and release to release.
+    assert_eq!(
+      got,
+      vec![
+        (160, 180, 210),
+        (167, 187, 217),
+        (223, 223, 223),
+        (186, 186, 186),
+        (185, 185, 185),
+        (224, 174, 129),
+        (127, 202, 237),
+        (119, 193, 229),
+        (224, 169, 239),
+        (234, 234, 99),
+        (191, 191, 80),
+        (246, 201, 45),
+      ]
+    );
+  }
 }

@@ -208,3 +208,31 @@ test('non-string input to deserialize is a TypeError', () => {
     assert.throws(() => deserialize(bad), { name: 'TypeError', message: /text must be a string/ })
   }
 })
+
+test('BigInt objects are written on the slow path too (a toJSON returning a BigInt)', () => {
+  const v = { a: { toJSON: () => 7n }, b: Object(8n), c: [Object(-9n)] }
+  assert.equal(serialize(v), '{"a":7n,"b":8n,"c":[-9n]}')
+  assert.deepEqual(deserialize(serialize(v)), { a: 7n, b: 8n, c: [-9n] })
+})
+
+test('strings of digits next to BigInts stay strings', () => {
+  assert.equal(serialize({ s: '123', t: '-4', b: 1n }), '{"s":"123","t":"-4","b":1n}')
+  assert.equal(serialize(['5', 5n, '~', '~~']), '["5",5n,"~","~~"]')
+})
+
+test('a TypeError about BigInts thrown by the caller’s own toJSON is the caller’s', () => {
+  const err = new TypeError('cannot handle this BigInt')
+  const v = {
+    toJSON() {
+      throw err
+    },
+  }
+  assert.throws(
+    () => serialize(v),
+    (e) => e === err,
+  )
+  assert.throws(
+    () => serialize({ a: 1n, v }),
+    (e) => e === err,
+  )
+})
