@@ -4,11 +4,12 @@
 
 /** The modules mutated: edit this list when a module moves or a pure one is added. */
 const MUTATE = [
-  'lib/runtime/tasks.js',
-  'lib/sampler/chunk.js',
-  'lib/channels.js',
+  'lib/worker/tasks.js',
+  'lib/thread/sampler/chunk.js',
+  'lib/parent/channels.js',
   'lib/cli/args.js',
-  'lib/json.js',
+  'lib/util/json.js',
+  'lib/protocol.js',
 ]
 
 /** @type {import('@stryker-mutator/api/core').PartialStrykerOptions} */

@@ -1,12 +1,12 @@
 'use strict'
-// Channels into profiled workers (lib/channels.js) with a fake worker link and real
+// Channels into profiled workers (lib/parent/channels.js) with a fake worker link and real
 // MessagePorts in this thread: what is announced, when, and where carried ports are.
 const test = require('node:test')
 const assert = require('node:assert/strict')
 const { MessageChannel, MessagePort, receiveMessageOnPort } = require('node:worker_threads')
-const channels = require('../lib/channels')
-const hub = require('../lib/hub')
-const { MSG } = require('../lib/constants')
+const channels = require('../lib/parent/channels')
+const hub = require('../lib/thread/hub')
+const { MSG } = require('../lib/protocol')
 
 const { adopt, sendOn, sendNextFor, transferListOf, makeMessageChannel, setTransferOutHook } =
   channels

@@ -1,12 +1,12 @@
 'use strict'
-// The per-task bookkeeping of a profiled worker (lib/runtime/tasks.js), driven by hand in
+// The per-task bookkeeping of a profiled worker (lib/worker/tasks.js), driven by hand in
 // this thread: a fake wall clock (performance.now) and a fake CPU clock, so spans, CPU and
 // wall time are exact numbers, and real MessagePorts for the channel matching.
 const test = require('node:test')
 const assert = require('node:assert/strict')
 const { MessageChannel } = require('node:worker_threads')
 const { performance } = require('node:perf_hooks')
-const { TaskTracker, ROOT, NONE } = require('../lib/runtime/tasks')
+const { TaskTracker, ROOT, NONE } = require('../lib/worker/tasks')
 
 // tasks.js converts performance.now() to the hrtime clock once, on first use: with both
 // faked there, 1 ms of fake time is 1000 µs from ORIGIN_US exactly.
