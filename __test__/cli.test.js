@@ -263,3 +263,33 @@ test('SIGINT reaches the app, which writes its profile and dies of SIGINT, as do
   assert.equal(r.signal, 'SIGINT', `exit code ${r.code}: ${r.stderr}`)
   checkFiles(out)
 })
+
+test('one name per thread: file name, pprof label, summary and flame graph agree', async () => {
+  const out = tmpDir()
+  const app = path.join(__dirname, 'fixtures', 'cli', 'names.js')
+  const r = await runCli(['-o', out, '--', process.execPath, app])
+  assert.equal(r.code, 0, r.stderr)
+  // The worker is named 'fib worker/α 1': not safe in a file name, so it is written
+  // `fib_worker_1` everywhere.
+  const name = 'fib_worker_1'
+  const files = fs.readdirSync(out)
+  const file = files.find((f) => /^thread-[1-9]\d*-.*\.cpuprofile$/.test(f))
+  assert.equal(file?.replace(/^thread-\d+-|\.cpuprofile$/g, ''), name, files.join(' '))
+  const threadId = Number(/^thread-(\d+)-/.exec(file)[1])
+
+  const pprof = Profile.decode(zlib.gunzipSync(fs.readFileSync(path.join(out, 'profile.pb.gz'))))
+  const str = (i) => pprof.stringTable.strings[Number(i)]
+  const labelled = new Map() // thread_id → thread_name
+  for (const s of pprof.sample) {
+    const l = Object.fromEntries(s.label.map((x) => [str(x.key), x.str ? str(x.str) : x.num]))
+    labelled.set(Number(l.thread_id), l.thread_name)
+  }
+  assert.equal(labelled.get(threadId), name)
+  assert.equal(labelled.get(0), 'main')
+
+  const summary = fs.readFileSync(path.join(out, 'summary.txt'), 'utf8')
+  assert.match(summary, new RegExp(`\\n\\s+${threadId}\\s+${name}\\s`), summary)
+  assert.match(summary, new RegExp(`\\n${name} \\(thread ${threadId}\\): `), summary)
+  const svg = fs.readFileSync(path.join(out, 'flamegraph.svg'), 'utf8')
+  assert.match(svg, new RegExp(`<title>${name} \\(thread ${threadId}\\)`))
+})

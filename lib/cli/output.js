@@ -4,6 +4,7 @@
 
 const fs = require('node:fs')
 const path = require('node:path')
+const { ProfileReport } = require('../report')
 
 const TOP = 10
 
@@ -70,10 +71,23 @@ function summaryText(report, { command, window }) {
 const fileSafe = (name) => name.replace(/[^\w.-]+/g, '_').replace(/^_+|_+$/g, '') || 'thread'
 
 /**
+ * The report with every thread under its file-safe name, so that the file names, the
+ * pprof's thread_name label, the summary and the flame graph all say the same thing
+ * (`go tool pprof -tagfocus=thread_name=<name from the file name>` finds the thread).
+ */
+function withFileSafeNames(report) {
+  return new ProfileReport({
+    ...report,
+    threads: report.threads.map((t) => ({ ...t, name: fileSafe(t.name) })),
+  })
+}
+
+/**
  * Write the report's files into `dir` (created if missing); resolves with their paths.
  * Existing files of the same names are replaced; nothing else in `dir` is touched.
  */
-async function writeReport(report, dir, { command, window }) {
+async function writeReport(original, dir, { command, window }) {
+  const report = withFileSafeNames(original)
   await fs.promises.mkdir(dir, { recursive: true })
   const files = []
   const write = async (name, data) => {
@@ -95,4 +109,4 @@ async function writeReport(report, dir, { command, window }) {
   return files
 }
 
-module.exports = { writeReport, summaryText }
+module.exports = { writeReport, summaryText, fileSafe }
