@@ -128,7 +128,7 @@ test('an ESM app (named import of Worker, top-level await) is profiled the same 
   checkFiles(out, { worker: 'esm-fib-worker' })
 })
 
-test('the app’s exit code is the CLI’s; after process.exit() it says the profile is lost', async () => {
+test('the app’s exit code is the CLI’s, also through process.exit()', async () => {
   const out = tmpDir()
   const ends = await runCli(['-o', out, '--', process.execPath, APP, 'fib', '50', '3'])
   assert.equal(ends.code, 3, ends.stderr)
@@ -136,7 +136,7 @@ test('the app’s exit code is the CLI’s; after process.exit() it says the pro
 
   const exits = await runCli([
     '-o',
-    path.join(out, 'x'),
+    tmpDir(),
     '--',
     process.execPath,
     APP,
@@ -145,12 +145,60 @@ test('the app’s exit code is the CLI’s; after process.exit() it says the pro
     '4',
     'exit',
   ])
-  assert.equal(exits.code, 4)
+  assert.equal(exits.code, 4, exits.stderr)
+})
+
+const EXITS = path.join(__dirname, 'fixtures', 'cli', 'exits.js')
+
+/** The main thread and both workers of exits.js, each with samples. */
+function checkExitFiles(out) {
+  const files = fs.readdirSync(out)
+  for (const name of ['main', 'busy', 'idle']) {
+    const f = files.find((x) => x.endsWith(`-${name}.cpuprofile`))
+    assert.ok(f, `${name} in ${files.join(' ')}`)
+    const p = CpuProfile.parse(fs.readFileSync(path.join(out, f)))
+    assert.ok(p.sampleCount > 0, `${f} has samples`)
+  }
   assert.match(
-    exits.stderr,
-    /the app exited \(process\.exit\(\) or an uncaught error\) before the profile \(whole run\) was written/,
+    CpuProfile.parse(
+      fs.readFileSync(
+        path.join(
+          out,
+          files.find((x) => x.endsWith('-busy.cpuprofile')),
+        ),
+      ),
+    ).toCollapsed(),
+    /fibWorkerFib \(/,
   )
-  assert.ok(!fs.existsSync(path.join(out, 'x', 'summary.txt')))
+  for (const f of ['profile.pb.gz', 'flamegraph.svg', 'summary.txt'])
+    assert.ok(files.includes(f), f)
+}
+
+for (const [how, code] of [
+  ['exit', 3],
+  ['throw', 1],
+  ['reject', 1],
+]) {
+  test(`an app that ends by ${how} mid-profile writes every thread, exit code ${code} as plain Node's`, async () => {
+    const plain = spawn(process.execPath, [EXITS, how], { stdio: 'ignore' })
+    const [plainCode] = await within(require('node:events').once(plain, 'exit'), 'plain node')
+    assert.equal(plainCode, code)
+    const out = tmpDir()
+    const r = await runCli(['-o', out, '--', process.execPath, EXITS, how])
+    assert.equal(r.code, code, r.stderr)
+    checkExitFiles(out)
+  })
+}
+
+test('an app killed by SIGTERM it has no handler for writes every thread and dies of it', async () => {
+  const out = tmpDir()
+  const cli = startCli(['-o', out, '--', process.execPath, EXITS, 'wait'])
+  await cli.printed('exits app: worker busy')
+  await pause(150)
+  cli.child.kill('SIGTERM')
+  const r = await cli.done
+  assert.equal(r.signal, 'SIGTERM', `exit code ${r.code}: ${r.stderr}`)
+  checkExitFiles(out)
 })
 
 test('the app sees its own NODE_OPTIONS and no trace of the CLI in its environment', async () => {

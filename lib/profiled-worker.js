@@ -5,7 +5,7 @@
 const { ENVELOPE, RUNTIME_PATH, MSG, kLink } = require('./constants')
 const errors = require('./errors')
 const channels = require('./channels')
-const { post } = require('./intrinsics')
+const { post, receiveMessageOnPort } = require('./intrinsics')
 
 // Required on first use: in a worker, this module loads before user code (nested
 // workers are profiled too), and every module loaded then delays the worker's start.
@@ -170,6 +170,29 @@ class WorkerLink {
     const result = await this.orInterrupt(reply, request, session.stopTimeoutMs)
     this.sessions.delete(session.id)
     return result
+  }
+
+  /**
+   * For a synchronous stop at process exit: send the STOP and return { threadId, poll() }: poll() reads what has arrived on the port without the
+   * event loop and is true once the worker said STOPPED or its channel closed.
+   */
+  requestStop(session) {
+    const request = { t: MSG.STOP, id: session.id }
+    post(this.port, request)
+    let done = false
+    return {
+      threadId: this.threadId,
+      poll: () => {
+        let m
+        while (!done && (m = receiveMessageOnPort(this.port)) !== undefined) {
+          const msg = m.message
+          if (msg?.t === MSG.STOPPED && msg.id === session.id) done = true
+          else this.onMessage(msg)
+        }
+        if (done || this.closed) this.sessions.delete(session.id)
+        return done || this.closed
+      },
+    }
   }
 
   /** Before terminate(): stop every profile, bounded by the longest stop timeout. */

@@ -96,7 +96,7 @@ async function writeReport(original, dir, { command, window }) {
     files.push(file)
   }
   for (const t of report.toCpuprofiles())
-    await write(`thread-${t.threadId}-${fileSafe(t.name)}.cpuprofile`, t.json)
+    await write(`thread-${t.threadId}-${t.name}.cpuprofile`, t.json)
   await write('profile.pb.gz', await report.toPprofAsync())
   const title = `${command} — ${window}, ${ms(report.endNs - report.startNs)} ms`
   // A whole run is mostly waiting; without (idle) the towers show where code ran.
@@ -109,4 +109,27 @@ async function writeReport(original, dir, { command, window }) {
   return files
 }
 
-module.exports = { writeReport, summaryText, fileSafe }
+/**
+ * writeReport, synchronously, for a process that is exiting: `missing` lists the threads
+ * whose last piece did not arrive, for the summary.
+ */
+function writeReportSync(original, dir, { command, window }) {
+  const report = withFileSafeNames(original)
+  fs.mkdirSync(dir, { recursive: true })
+  for (const t of report.toCpuprofiles())
+    fs.writeFileSync(path.join(dir, `thread-${t.threadId}-${t.name}.cpuprofile`), t.json)
+  fs.writeFileSync(path.join(dir, 'profile.pb.gz'), report.toPprof())
+  const title = `${command} — ${window}, ${ms(report.endNs - report.startNs)} ms`
+  fs.writeFileSync(path.join(dir, 'flamegraph.svg'), report.toFlamegraph({ title, idle: false }))
+  const late = report.threads.filter((t) => t.status === 'timeout')
+  const note = late.length
+    ? `\nWritten at process exit. Missing: the last samples of ${late
+        .map((t) => `${t.name} (thread ${t.threadId})`)
+        .join(', ')}, which did not answer in time.\n`
+    : '\nWritten at process exit: every thread answered.\n'
+  const summary = path.join(dir, 'summary.txt')
+  fs.writeFileSync(`${summary}.partial`, summaryText(report, { command, window }) + note)
+  fs.renameSync(`${summary}.partial`, summary)
+}
+
+module.exports = { writeReportSync, writeReport, summaryText, fileSafe }

@@ -11,6 +11,8 @@ const wt = require('node:worker_threads')
 
 const ENV = 'PROFILED_WORKER_CLI'
 const TERMINATING = ['SIGINT', 'SIGTERM', 'SIGHUP']
+// How long an exiting app waits, in all, for its workers' last samples.
+const EXIT_BUDGET_MS = 200
 
 function line(text) {
   try {
@@ -43,7 +45,7 @@ function run(config) {
   // After readConfig: loading the package patches worker_threads.Worker for the app.
   require('../..')
   const { processScope } = require('../api')
-  const { writeReport } = require('./output')
+  const { writeReport, writeReportSync } = require('./output')
 
   const say = (text) => config.progress && line(text)
   const shown = (p) => path.relative(config.cwd, p) || '.'
@@ -164,16 +166,25 @@ function run(config) {
     process.on(sig, onSignal)
   }
 
-  // process.exit() and uncaught errors end the app synchronously: no profile can be
-  // stopped or written any more. Say so rather than leave the user guessing.
+  // process.exit() and uncaught errors end the app synchronously: no promise settles any
+  // more, so the open window is stopped and written here, synchronously, with what each
+  // worker sends within EXIT_BUDGET_MS (summary.txt names those that did not answer).
   process.on('exit', () => {
-    if (current === null && pending === 0) return
-    const what = current ? labelOf(current.n) : 'the last window'
-    line(
-      `the app exited (process.exit() or an uncaught error) before the profile ` +
-        `(${what}) was written; it is lost. Let the app end by itself, or use --every ` +
-        'or --signal to write profiles while it runs.',
-    )
+    if (timer) clearInterval(timer)
+    ending = true
+    const last = current
+    current = null
+    if (last === null) {
+      if (pending > 0) line('the app exited before the last window was written; it is lost')
+      return
+    }
+    try {
+      const report = last.profile.stopNow(EXIT_BUDGET_MS)
+      writeReportSync(report, dirOf(last.n), { command: config.command, window: labelOf(last.n) })
+      say(`${labelOf(last.n)}: written at exit to ${shown(dirOf(last.n))}`)
+    } catch (err) {
+      line(`could not write the profile of ${labelOf(last.n)} at exit: ${err?.message ?? err}`)
+    }
   })
 }
 
