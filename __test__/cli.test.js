@@ -341,3 +341,47 @@ test('one name per thread: file name, pprof label, summary and flame graph agree
   const svg = fs.readFileSync(path.join(out, 'flamegraph.svg'), 'utf8')
   assert.match(svg, new RegExp(`<title>${name} \\(thread ${threadId}\\)`))
 })
+
+test('merge of --every windows: per-thread profiles whose samples are the sum, and one pprof', async () => {
+  const runs = tmpDir()
+  const r = await runCli([
+    '--every',
+    '200ms',
+    '-o',
+    runs,
+    '--',
+    process.execPath,
+    APP,
+    'fib',
+    '500',
+  ])
+  assert.equal(r.code, 0, r.stderr)
+  const windows = fs.readdirSync(runs).map((w) => path.join(runs, w))
+  assert.ok(windows.length >= 2, `${windows.length} windows`)
+  const samplesOf = (dir, name) => {
+    const f = fs.readdirSync(dir).find((x) => x.endsWith(`-${name}.cpuprofile`))
+    return f === undefined ? 0 : CpuProfile.parse(fs.readFileSync(path.join(dir, f))).sampleCount
+  }
+  const out = tmpDir()
+  const m = await runCli(['merge', ...windows, '--out', out])
+  assert.equal(m.code, 0, m.stderr)
+  for (const name of ['main', 'fib-worker']) {
+    const sum = windows.reduce((n, w) => n + samplesOf(w, name), 0)
+    assert.equal(samplesOf(out, name), sum, name)
+  }
+  // CPU time is not in .cpuprofile files: the merged summary shows samples only.
+  assert.match(fs.readFileSync(path.join(out, 'summary.txt'), 'utf8'), /\d+\.\d%\s+fibWorkerFib \(/)
+  assert.match(
+    fs.readFileSync(path.join(out, 'flamegraph.svg'), 'utf8'),
+    /<title>fib-worker \(thread \d+\)/,
+  )
+  const pprof = Profile.decode(zlib.gunzipSync(fs.readFileSync(path.join(out, 'profile.pb.gz'))))
+  const total = pprof.sample.reduce((n, s) => n + Number(s.value[0]), 0)
+  assert.equal(total, samplesOf(out, 'main') + samplesOf(out, 'fib-worker'))
+  const go = require('node:child_process').spawnSync(
+    'go',
+    ['tool', 'pprof', '-top', path.join(out, 'profile.pb.gz')],
+    { encoding: 'utf8' },
+  )
+  if (go.status === 0) assert.match(go.stdout, /fibWorkerFib/)
+})

@@ -19,6 +19,12 @@ const say = (text) => process.stderr.write(`profiled-worker: ${text}\n`)
 const quote = (p) => `"${p.replace(/\\/g, '\\\\').replace(/"/g, '\\"')}"`
 
 function main() {
+  if (process.argv[2] === 'merge') {
+    require('../lib/cli/merge')
+      .runMerge(process.argv.slice(3))
+      .then((code) => (process.exitCode = code))
+    return
+  }
   let settings
   try {
     settings = parseCommandLine(process.argv.slice(2))

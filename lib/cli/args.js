@@ -7,6 +7,7 @@ const path = require('node:path')
 const { parseArgs } = require('node:util')
 
 const USAGE = `Usage: profiled-worker [options] -- <command> [args...]
+       profiled-worker merge DIR... [--out DIR]
 
 Runs <command> (a Node.js app: node app.js ...) with profiled-worker preloaded and
 CPU-profiles its main thread and every worker thread it starts or sends work to.
