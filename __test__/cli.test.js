@@ -34,8 +34,11 @@ test.after(() => {
 })
 
 /** Start the CLI; `done` resolves with { code, signal, stdout, stderr } when it exits. */
-function startCli(args, { env = {} } = {}) {
-  const child = spawn(process.execPath, [CLI, ...args], {
+function startCli(args, { env = {}, all = false } = {}) {
+  // The tests of one process's files profile the first process only (its files then lie
+  // directly in --out); the child-process tests pass `all`.
+  const argv = all || args[0] === 'merge' || !args.includes('--') ? args : ['--first-only', ...args]
+  const child = spawn(process.execPath, [CLI, ...argv], {
     cwd: ROOT,
     env: { ...process.env, ...env },
     stdio: ['pipe', 'pipe', 'pipe'],
@@ -384,4 +387,65 @@ test('merge of --every windows: per-thread profiles whose samples are the sum, a
     { encoding: 'utf8' },
   )
   if (go.status === 0) assert.match(go.stdout, /fibWorkerFib/)
+})
+
+test('every Node process of the command is profiled into <pid>-<script>/, plus one combined pprof', async () => {
+  const out = tmpDir()
+  const parent = path.join(__dirname, 'fixtures', 'cli', 'parent.js')
+  const r = await runCli(['-o', out, '--', process.execPath, parent], { all: true })
+  assert.equal(r.code, 0, r.stderr)
+  const dirs = fs
+    .readdirSync(out)
+    .filter((d) => d !== 'profile.pb.gz')
+    .sort()
+  assert.equal(dirs.length, 2, dirs.join(' '))
+  assert.ok(
+    dirs.some((d) => /^\d+-parent\.js$/.test(d)),
+    dirs.join(' '),
+  )
+  const child = dirs.find((d) => /^\d+-app\.js$/.test(d))
+  assert.ok(child, dirs.join(' '))
+  checkFiles(path.join(out, child))
+  const pprof = Profile.decode(zlib.gunzipSync(fs.readFileSync(path.join(out, 'profile.pb.gz'))))
+  const str = (i) => pprof.stringTable.strings[Number(i)]
+  const names = new Set()
+  for (const s of pprof.sample)
+    for (const l of s.label) if (str(l.key) === 'thread_name') names.add(str(l.str))
+  assert.ok(names.has(`${child}/fib-worker`), [...names].join(' '))
+  assert.ok(
+    [...names].some((n) => /^\d+-parent\.js\/main$/.test(n)),
+    [...names].join(' '),
+  )
+})
+
+test('-- npm run <script> profiles the script’s node process too', async () => {
+  const pkg = tmpDir()
+  fs.writeFileSync(
+    path.join(pkg, 'package.json'),
+    JSON.stringify({
+      name: 'pw-cli-npm',
+      version: '1.0.0',
+      scripts: { fib: `node ${JSON.stringify(APP)} fib 150` },
+    }),
+  )
+  const out = tmpDir()
+  const npm = process.platform === 'win32' ? 'npm.cmd' : 'npm'
+  const r = await runCli(['-o', out, '--', npm, 'run', '--silent', '--prefix', pkg, 'fib'], {
+    all: true,
+  })
+  assert.equal(r.code, 0, r.stderr)
+  const app = fs.readdirSync(out).find((d) => /^\d+-app\.js$/.test(d))
+  assert.ok(app, fs.readdirSync(out).join(' '))
+  checkFiles(path.join(out, app))
+})
+
+test('--first-only profiles the first process only, and the app sees its own environment', async () => {
+  const out = tmpDir()
+  const parent = path.join(__dirname, 'fixtures', 'cli', 'parent.js')
+  const r = await runCli(['--first-only', '-o', out, '--', process.execPath, parent], { all: true })
+  assert.equal(r.code, 0, r.stderr)
+  assert.deepEqual(
+    fs.readdirSync(out).filter((f) => f.endsWith('.cpuprofile')),
+    ['thread-0-main.cpuprofile'],
+  )
 })

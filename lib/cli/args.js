@@ -18,6 +18,7 @@ Options:
       --signal            profile between SIGUSR2s: the first starts, the next stops
                           and writes, and so on
       --no-main-thread    profile the workers only
+      --first-only        profile the first Node process only, not those it starts
       --interval <us>     V8 sampling interval in microseconds (default: 1000)
   -h, --help              show this help
       --version           show the version
@@ -35,6 +36,7 @@ const OPTIONS = {
   every: { type: 'string' },
   signal: { type: 'boolean' },
   'no-main-thread': { type: 'boolean' },
+  'first-only': { type: 'boolean' },
   interval: { type: 'string' },
   help: { type: 'boolean', short: 'h' },
   version: { type: 'boolean' },
@@ -115,6 +117,7 @@ function parseCommandLine(argv, cwd = process.cwd()) {
     everyMs: values.every === undefined ? null : parseDuration(values.every),
     every: values.every ?? null,
     mainThread: !values['no-main-thread'],
+    firstOnly: Boolean(values['first-only']),
     intervalUs: values.interval === undefined ? 1000 : parseInterval(values.interval),
   }
   if (values.every !== undefined && values.signal) {

@@ -89,4 +89,46 @@ async function runMerge(argv) {
   return 0
 }
 
-module.exports = { runMerge, mergeDirs }
+const PROCESS_DIR = /^(\d+)-/
+
+/**
+ * <out>/<pid>-<script>/ of each process → <out>/profile.pb.gz with every thread of every
+ * process, named `<pid>-<script>/<thread>` (thread ids renumbered in order, as a report's
+ * must be unique). Returns how many processes it found.
+ */
+function combineProcessDirs(out) {
+  if (!fs.existsSync(out)) return 0
+  const procs = fs
+    .readdirSync(out, { withFileTypes: true })
+    .filter((e) => e.isDirectory() && PROCESS_DIR.test(e.name))
+    .map((e) => e.name)
+    .sort((a, b) => Number(PROCESS_DIR.exec(a)[1]) - Number(PROCESS_DIR.exec(b)[1]))
+  const threads = []
+  let t0 = Infinity
+  let t1 = -Infinity
+  for (const proc of procs) {
+    let report
+    try {
+      report = mergeDirs([path.join(out, proc)])
+    } catch {
+      continue // a process that wrote nothing (it was killed, or ran no JavaScript)
+    }
+    for (const t of report.threads) {
+      threads.push({ ...t, threadId: threads.length, name: `${proc}/${t.name}` })
+      t0 = Math.min(t0, t.profile.startTime)
+      t1 = Math.max(t1, t.profile.endTime)
+    }
+  }
+  if (threads.length === 0) return 0
+  const report = new ProfileReport({
+    id: 0,
+    name: 'all processes',
+    startNs: BigInt(Math.round(t0)) * 1000n,
+    endNs: BigInt(Math.round(t1)) * 1000n,
+    threads,
+  })
+  fs.writeFileSync(path.join(out, 'profile.pb.gz'), report.toPprof())
+  return procs.length
+}
+
+module.exports = { runMerge, mergeDirs, combineProcessDirs }

@@ -10,6 +10,8 @@ const path = require('node:path')
 const wt = require('node:worker_threads')
 
 const ENV = 'PROFILED_WORKER_CLI'
+// Not ./output, which loads the package: only what naming a directory needs.
+const fileSafe = (name) => name.replace(/[^\w.-]+/g, '_').replace(/^_+|_+$/g, '') || 'node'
 const TERMINATING = ['SIGINT', 'SIGTERM', 'SIGHUP']
 // How long an exiting app waits, in all, for its workers' last samples.
 const EXIT_BUDGET_MS = 200
@@ -27,13 +29,20 @@ function readConfig() {
   if (!wt.isMainThread) return null
   const text = process.env[ENV]
   if (!text) return null
-  // The app, and every process it starts, sees the environment it would see without us:
-  // so the first Node process of the command is the one profiled, and only it.
-  delete process.env[ENV]
   try {
     const config = JSON.parse(text)
-    if (config.nodeOptions === null) delete process.env.NODE_OPTIONS
-    else process.env.NODE_OPTIONS = config.nodeOptions
+    if (config.firstOnly) {
+      // The app, and every process it starts, sees the environment it would see without
+      // us: so the first Node process of the command is the one profiled, and only it.
+      delete process.env[ENV]
+      if (config.nodeOptions === null) delete process.env.NODE_OPTIONS
+      else process.env.NODE_OPTIONS = config.nodeOptions
+    } else {
+      // Every Node process of the command inherits the preload (as with --cpu-prof in
+      // NODE_OPTIONS) and writes into a directory of its own.
+      const script = process.argv[1] ? path.basename(process.argv[1]) : 'node'
+      config.out = path.join(config.out, `${process.pid}-${fileSafe(script)}`)
+    }
     return config
   } catch (err) {
     line(`ignoring a malformed ${ENV} (${err.message}); the app runs unprofiled`)
