@@ -193,16 +193,8 @@ for (const [how, code] of [
   })
 }
 
-test('an app killed by SIGTERM it has no handler for writes every thread and dies of it', async () => {
-  const out = tmpDir()
-  const cli = startCli(['-o', out, '--', process.execPath, EXITS, 'wait'])
-  await cli.printed('exits app: worker busy')
-  await pause(150)
-  cli.child.kill('SIGTERM')
-  const r = await cli.done
-  assert.equal(r.signal, 'SIGTERM', `exit code ${r.code}: ${r.stderr}`)
-  checkExitFiles(out)
-})
+test('an app killed by SIGTERM it has no handler for writes every thread and dies of it', () =>
+  killedBy('SIGTERM', [EXITS, 'wait'], 'exits app: worker busy', checkExitFiles))
 
 test('the app sees its own NODE_OPTIONS and no trace of the CLI in its environment', async () => {
   const r = await runCli(['-o', tmpDir(), '--', process.execPath, APP, 'env'], {
@@ -304,16 +296,20 @@ test('--signal: SIGUSR2 starts a window, the next stops it and writes; stdin rea
   assert.ok(fs.existsSync(path.join(out, 'window-002', 'summary.txt')))
 })
 
-test('SIGINT reaches the app, which writes its profile and dies of SIGINT, as does the CLI', async () => {
+/** Start `app` under the CLI, send `sig` once it printed `text`: both die of it; `check(out)`. */
+async function killedBy(sig, app, text, check) {
   const out = tmpDir()
-  const cli = startCli(['-o', out, '--', process.execPath, APP, 'serve'])
-  await cli.printed('app: worker busy')
-  await pause(100)
-  cli.child.kill('SIGINT')
+  const cli = startCli(['-o', out, '--', process.execPath, ...app])
+  await cli.printed(text)
+  await pause(150)
+  cli.child.kill(sig)
   const r = await cli.done
-  assert.equal(r.signal, 'SIGINT', `exit code ${r.code}: ${r.stderr}`)
-  checkFiles(out)
-})
+  assert.equal(r.signal, sig, `exit code ${r.code}: ${r.stderr}`)
+  check(out)
+}
+
+test('SIGINT reaches the app, which writes its profile and dies of SIGINT, as does the CLI', () =>
+  killedBy('SIGINT', [APP, 'serve'], 'app: worker busy', (out) => checkFiles(out)))
 
 test('one name per thread: file name, pprof label, summary and flame graph agree', async () => {
   const out = tmpDir()

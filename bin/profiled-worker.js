@@ -119,19 +119,4 @@ function combineProcesses(settings, progress) {
   }
 }
 
-/**
- * Every Node process of the command wrote into <out>/<pid>-<script>/: one pprof of all
- * of them at the top, written once they have all finished (they are all below us).
- */
-function combineProcesses(settings, progress) {
-  try {
-    const { combineProcessDirs } = require('../lib/cli/merge')
-    const n = combineProcessDirs(settings.out)
-    if (progress && n > 0)
-      say(`${n} process(es): combined into ${path.join(settings.out, 'profile.pb.gz')}`)
-  } catch (err) {
-    say(`could not combine the processes' profiles: ${err?.message ?? err}`)
-  }
-}
-
 main()
