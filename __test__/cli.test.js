@@ -34,8 +34,11 @@ test.after(() => {
 })
 
 /** Start the CLI; `done` resolves with { code, signal, stdout, stderr } when it exits. */
-function startCli(args, { env = {} } = {}) {
-  const child = spawn(process.execPath, [CLI, ...args], {
+function startCli(args, { env = {}, all = false } = {}) {
+  // The tests of one process's files profile the first process only (its files then lie
+  // directly in --out); the child-process tests pass `all`.
+  const argv = all || args[0] === 'merge' || !args.includes('--') ? args : ['--first-only', ...args]
+  const child = spawn(process.execPath, [CLI, ...argv], {
     cwd: ROOT,
     env: { ...process.env, ...env },
     stdio: ['pipe', 'pipe', 'pipe'],
@@ -128,7 +131,7 @@ test('an ESM app (named import of Worker, top-level await) is profiled the same 
   checkFiles(out, { worker: 'esm-fib-worker' })
 })
 
-test('the app’s exit code is the CLI’s; after process.exit() it says the profile is lost', async () => {
+test('the app’s exit code is the CLI’s, also through process.exit()', async () => {
   const out = tmpDir()
   const ends = await runCli(['-o', out, '--', process.execPath, APP, 'fib', '50', '3'])
   assert.equal(ends.code, 3, ends.stderr)
@@ -136,7 +139,7 @@ test('the app’s exit code is the CLI’s; after process.exit() it says the pro
 
   const exits = await runCli([
     '-o',
-    path.join(out, 'x'),
+    tmpDir(),
     '--',
     process.execPath,
     APP,
@@ -145,13 +148,53 @@ test('the app’s exit code is the CLI’s; after process.exit() it says the pro
     '4',
     'exit',
   ])
-  assert.equal(exits.code, 4)
-  assert.match(
-    exits.stderr,
-    /the app exited \(process\.exit\(\) or an uncaught error\) before the profile \(whole run\) was written/,
-  )
-  assert.ok(!fs.existsSync(path.join(out, 'x', 'summary.txt')))
+  assert.equal(exits.code, 4, exits.stderr)
 })
+
+const EXITS = path.join(__dirname, 'fixtures', 'cli', 'exits.js')
+
+/** The main thread and both workers of exits.js, each with samples. */
+function checkExitFiles(out) {
+  const files = fs.readdirSync(out)
+  for (const name of ['main', 'busy', 'idle']) {
+    const f = files.find((x) => x.endsWith(`-${name}.cpuprofile`))
+    assert.ok(f, `${name} in ${files.join(' ')}`)
+    const p = CpuProfile.parse(fs.readFileSync(path.join(out, f)))
+    assert.ok(p.sampleCount > 0, `${f} has samples`)
+  }
+  assert.match(
+    CpuProfile.parse(
+      fs.readFileSync(
+        path.join(
+          out,
+          files.find((x) => x.endsWith('-busy.cpuprofile')),
+        ),
+      ),
+    ).toCollapsed(),
+    /fibWorkerFib \(/,
+  )
+  for (const f of ['profile.pb.gz', 'flamegraph.svg', 'summary.txt'])
+    assert.ok(files.includes(f), f)
+}
+
+for (const [how, code] of [
+  ['exit', 3],
+  ['throw', 1],
+  ['reject', 1],
+]) {
+  test(`an app that ends by ${how} mid-profile writes every thread, exit code ${code} as plain Node's`, async () => {
+    const plain = spawn(process.execPath, [EXITS, how], { stdio: 'ignore' })
+    const [plainCode] = await within(require('node:events').once(plain, 'exit'), 'plain node')
+    assert.equal(plainCode, code)
+    const out = tmpDir()
+    const r = await runCli(['-o', out, '--', process.execPath, EXITS, how])
+    assert.equal(r.code, code, r.stderr)
+    checkExitFiles(out)
+  })
+}
+
+test('an app killed by SIGTERM it has no handler for writes every thread and dies of it', () =>
+  killedBy('SIGTERM', [EXITS, 'wait'], 'exits app: worker busy', checkExitFiles))
 
 test('the app sees its own NODE_OPTIONS and no trace of the CLI in its environment', async () => {
   const r = await runCli(['-o', tmpDir(), '--', process.execPath, APP, 'env'], {
@@ -253,13 +296,152 @@ test('--signal: SIGUSR2 starts a window, the next stops it and writes; stdin rea
   assert.ok(fs.existsSync(path.join(out, 'window-002', 'summary.txt')))
 })
 
-test('SIGINT reaches the app, which writes its profile and dies of SIGINT, as does the CLI', async () => {
+/** Start `app` under the CLI, send `sig` once it printed `text`: both die of it; `check(out)`. */
+async function killedBy(sig, app, text, check) {
   const out = tmpDir()
-  const cli = startCli(['-o', out, '--', process.execPath, APP, 'serve'])
-  await cli.printed('app: worker busy')
-  await pause(100)
-  cli.child.kill('SIGINT')
+  const cli = startCli(['-o', out, '--', process.execPath, ...app])
+  await cli.printed(text)
+  await pause(150)
+  cli.child.kill(sig)
   const r = await cli.done
-  assert.equal(r.signal, 'SIGINT', `exit code ${r.code}: ${r.stderr}`)
-  checkFiles(out)
+  assert.equal(r.signal, sig, `exit code ${r.code}: ${r.stderr}`)
+  check(out)
+}
+
+test('SIGINT reaches the app, which writes its profile and dies of SIGINT, as does the CLI', () =>
+  killedBy('SIGINT', [APP, 'serve'], 'app: worker busy', (out) => checkFiles(out)))
+
+test('one name per thread: file name, pprof label, summary and flame graph agree', async () => {
+  const out = tmpDir()
+  const app = path.join(__dirname, 'fixtures', 'cli', 'names.js')
+  const r = await runCli(['-o', out, '--', process.execPath, app])
+  assert.equal(r.code, 0, r.stderr)
+  // The worker is named 'fib worker/α 1': not safe in a file name, so it is written
+  // `fib_worker_1` everywhere.
+  const name = 'fib_worker_1'
+  const files = fs.readdirSync(out)
+  const file = files.find((f) => /^thread-[1-9]\d*-.*\.cpuprofile$/.test(f))
+  assert.equal(file?.replace(/^thread-\d+-|\.cpuprofile$/g, ''), name, files.join(' '))
+  const threadId = Number(/^thread-(\d+)-/.exec(file)[1])
+
+  const pprof = Profile.decode(zlib.gunzipSync(fs.readFileSync(path.join(out, 'profile.pb.gz'))))
+  const str = (i) => pprof.stringTable.strings[Number(i)]
+  const labelled = new Map() // thread_id → thread_name
+  for (const s of pprof.sample) {
+    const l = Object.fromEntries(s.label.map((x) => [str(x.key), x.str ? str(x.str) : x.num]))
+    labelled.set(Number(l.thread_id), l.thread_name)
+  }
+  assert.equal(labelled.get(threadId), name)
+  assert.equal(labelled.get(0), 'main')
+
+  const summary = fs.readFileSync(path.join(out, 'summary.txt'), 'utf8')
+  assert.match(summary, new RegExp(`\\n\\s+${threadId}\\s+${name}\\s`), summary)
+  assert.match(summary, new RegExp(`\\n${name} \\(thread ${threadId}\\): `), summary)
+  const svg = fs.readFileSync(path.join(out, 'flamegraph.svg'), 'utf8')
+  assert.match(svg, new RegExp(`<title>${name} \\(thread ${threadId}\\)`))
+})
+
+test('merge of --every windows: per-thread profiles whose samples are the sum, and one pprof', async () => {
+  const runs = tmpDir()
+  const r = await runCli([
+    '--every',
+    '200ms',
+    '-o',
+    runs,
+    '--',
+    process.execPath,
+    APP,
+    'fib',
+    '500',
+  ])
+  assert.equal(r.code, 0, r.stderr)
+  const windows = fs.readdirSync(runs).map((w) => path.join(runs, w))
+  assert.ok(windows.length >= 2, `${windows.length} windows`)
+  const samplesOf = (dir, name) => {
+    const f = fs.readdirSync(dir).find((x) => x.endsWith(`-${name}.cpuprofile`))
+    return f === undefined ? 0 : CpuProfile.parse(fs.readFileSync(path.join(dir, f))).sampleCount
+  }
+  const out = tmpDir()
+  const m = await runCli(['merge', ...windows, '--out', out])
+  assert.equal(m.code, 0, m.stderr)
+  for (const name of ['main', 'fib-worker']) {
+    const sum = windows.reduce((n, w) => n + samplesOf(w, name), 0)
+    assert.equal(samplesOf(out, name), sum, name)
+  }
+  // CPU time is not in .cpuprofile files: the merged summary shows samples only.
+  assert.match(fs.readFileSync(path.join(out, 'summary.txt'), 'utf8'), /\d+\.\d%\s+fibWorkerFib \(/)
+  assert.match(
+    fs.readFileSync(path.join(out, 'flamegraph.svg'), 'utf8'),
+    /<title>fib-worker \(thread \d+\)/,
+  )
+  const pprof = Profile.decode(zlib.gunzipSync(fs.readFileSync(path.join(out, 'profile.pb.gz'))))
+  const total = pprof.sample.reduce((n, s) => n + Number(s.value[0]), 0)
+  assert.equal(total, samplesOf(out, 'main') + samplesOf(out, 'fib-worker'))
+  const go = require('node:child_process').spawnSync(
+    'go',
+    ['tool', 'pprof', '-top', path.join(out, 'profile.pb.gz')],
+    { encoding: 'utf8' },
+  )
+  if (go.status === 0) assert.match(go.stdout, /fibWorkerFib/)
+})
+
+test('every Node process of the command is profiled into <pid>-<script>/, plus one combined pprof', async () => {
+  const out = tmpDir()
+  const parent = path.join(__dirname, 'fixtures', 'cli', 'parent.js')
+  const r = await runCli(['-o', out, '--', process.execPath, parent], { all: true })
+  assert.equal(r.code, 0, r.stderr)
+  const dirs = fs
+    .readdirSync(out)
+    .filter((d) => d !== 'profile.pb.gz')
+    .sort()
+  assert.equal(dirs.length, 2, dirs.join(' '))
+  assert.ok(
+    dirs.some((d) => /^\d+-parent\.js$/.test(d)),
+    dirs.join(' '),
+  )
+  const child = dirs.find((d) => /^\d+-app\.js$/.test(d))
+  assert.ok(child, dirs.join(' '))
+  checkFiles(path.join(out, child))
+  const pprof = Profile.decode(zlib.gunzipSync(fs.readFileSync(path.join(out, 'profile.pb.gz'))))
+  const str = (i) => pprof.stringTable.strings[Number(i)]
+  const names = new Set()
+  for (const s of pprof.sample)
+    for (const l of s.label) if (str(l.key) === 'thread_name') names.add(str(l.str))
+  assert.ok(names.has(`${child}/fib-worker`), [...names].join(' '))
+  assert.ok(
+    [...names].some((n) => /^\d+-parent\.js\/main$/.test(n)),
+    [...names].join(' '),
+  )
+})
+
+test('-- npm run <script> profiles the script’s node process too', async () => {
+  const pkg = tmpDir()
+  fs.writeFileSync(
+    path.join(pkg, 'package.json'),
+    JSON.stringify({
+      name: 'pw-cli-npm',
+      version: '1.0.0',
+      scripts: { fib: `node ${JSON.stringify(APP)} fib 150` },
+    }),
+  )
+  const out = tmpDir()
+  const npm = process.platform === 'win32' ? 'npm.cmd' : 'npm'
+  const r = await runCli(['-o', out, '--', npm, 'run', '--silent', '--prefix', pkg, 'fib'], {
+    all: true,
+  })
+  assert.equal(r.code, 0, r.stderr)
+  const app = fs.readdirSync(out).find((d) => /^\d+-app\.js$/.test(d))
+  assert.ok(app, fs.readdirSync(out).join(' '))
+  checkFiles(path.join(out, app))
+})
+
+test('--first-only profiles the first process only, and the app sees its own environment', async () => {
+  const out = tmpDir()
+  const parent = path.join(__dirname, 'fixtures', 'cli', 'parent.js')
+  const r = await runCli(['--first-only', '-o', out, '--', process.execPath, parent], { all: true })
+  assert.equal(r.code, 0, r.stderr)
+  assert.deepEqual(
+    fs.readdirSync(out).filter((f) => f.endsWith('.cpuprofile')),
+    ['thread-0-main.cpuprofile'],
+  )
 })

@@ -73,6 +73,8 @@ test(
     const out = tmp()
     const r = run([
       path.join(ROOT, 'bin', 'profiled-worker.js'),
+      // One process: its files directly in --out.
+      '--first-only',
       '--out',
       out,
       '--',

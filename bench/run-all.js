@@ -24,6 +24,7 @@ const SCENARIOS = [
   'export-json', // 5 bigint-safe JSON vs json-bigint / lossless-json
   'scale', // 6 1–32 workers in one profile
   'pool-tasks', // issue #5: per-task bookkeeping cost and attribution accuracy
+  'cli-start', // issue #19: 10 worker starts under plain node, --cpu-prof and the CLI
 ]
 
 function option(name) {

@@ -19,6 +19,12 @@ const say = (text) => process.stderr.write(`profiled-worker: ${text}\n`)
 const quote = (p) => `"${p.replace(/\\/g, '\\\\').replace(/"/g, '\\"')}"`
 
 function main() {
+  if (process.argv[2] === 'merge') {
+    require('../lib/cli/merge')
+      .runMerge(process.argv.slice(3))
+      .then((code) => (process.exitCode = code))
+    return
+  }
   let settings
   try {
     settings = parseCommandLine(process.argv.slice(2))
@@ -45,6 +51,7 @@ function main() {
       everyMs: settings.everyMs,
       every: settings.every,
       mainThread: settings.mainThread,
+      firstOnly: settings.firstOnly,
       intervalUs: settings.intervalUs,
       progress,
       nodeOptions: userNodeOptions,
@@ -83,6 +90,7 @@ function main() {
 
   child.on('exit', (code, signal) => {
     for (const sig of FORWARDED) process.off(sig, forward)
+    if (!settings.firstOnly) combineProcesses(settings, progress)
     if (signal === null) process.exit(code)
     // Die of the same signal, so whoever started us sees what happened to the app; if
     // it is ignored here (nohup), exit as a shell reports a signal death.
@@ -94,6 +102,21 @@ function main() {
     }
     setTimeout(() => process.exit(fallback), 200).unref?.()
   })
+}
+
+/**
+ * Every Node process of the command wrote into <out>/<pid>-<script>/: one pprof of all
+ * of them at the top, written once they have all finished (they are all below us).
+ */
+function combineProcesses(settings, progress) {
+  try {
+    const { combineProcessDirs } = require('../lib/cli/merge')
+    const n = combineProcessDirs(settings.out)
+    if (progress && n > 0)
+      say(`${n} process(es): combined into ${path.join(settings.out, 'profile.pb.gz')}`)
+  } catch (err) {
+    say(`could not combine the processes' profiles: ${err?.message ?? err}`)
+  }
 }
 
 main()

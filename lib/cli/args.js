@@ -8,6 +8,7 @@ const { parseArgs } = require('node:util')
 const { DEFAULTS, isIntervalUs } = require('../protocol')
 
 const USAGE = `Usage: profiled-worker [options] -- <command> [args...]
+       profiled-worker merge DIR... [--out DIR]
 
 Runs <command> (a Node.js app: node app.js ...) with profiled-worker preloaded and
 CPU-profiles its main thread and every worker thread it starts or sends work to.
@@ -18,6 +19,7 @@ Options:
       --signal            profile between SIGUSR2s: the first starts, the next stops
                           and writes, and so on
       --no-main-thread    profile the workers only
+      --first-only        profile the first Node process only, not those it starts
       --interval <us>     V8 sampling interval in microseconds (default: 1000)
   -h, --help              show this help
       --version           show the version
@@ -35,6 +37,7 @@ const OPTIONS = {
   every: { type: 'string' },
   signal: { type: 'boolean' },
   'no-main-thread': { type: 'boolean' },
+  'first-only': { type: 'boolean' },
   interval: { type: 'string' },
   help: { type: 'boolean', short: 'h' },
   version: { type: 'boolean' },
@@ -115,6 +118,7 @@ function parseCommandLine(argv, cwd = process.cwd()) {
     everyMs: values.every === undefined ? null : parseDuration(values.every),
     every: values.every ?? null,
     mainThread: !values['no-main-thread'],
+    firstOnly: Boolean(values['first-only']),
     intervalUs:
       values.interval === undefined ? DEFAULTS.samplingIntervalUs : parseInterval(values.interval),
   }

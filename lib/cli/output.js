@@ -4,6 +4,7 @@
 
 const fs = require('node:fs')
 const path = require('node:path')
+const { ProfileReport } = require('../main/report')
 
 const TOP = 10
 
@@ -70,10 +71,23 @@ function summaryText(report, { command, window }) {
 const fileSafe = (name) => name.replace(/[^\w.-]+/g, '_').replace(/^_+|_+$/g, '') || 'thread'
 
 /**
+ * The report with every thread under its file-safe name, so that the file names, the
+ * pprof's thread_name label, the summary and the flame graph all say the same thing
+ * (`go tool pprof -tagfocus=thread_name=<name from the file name>` finds the thread).
+ */
+function withFileSafeNames(report) {
+  return new ProfileReport({
+    ...report,
+    threads: report.threads.map((t) => ({ ...t, name: fileSafe(t.name) })),
+  })
+}
+
+/**
  * Write the report's files into `dir` (created if missing); resolves with their paths.
  * Existing files of the same names are replaced; nothing else in `dir` is touched.
  */
-async function writeReport(report, dir, { command, window }) {
+async function writeReport(original, dir, { command, window }) {
+  const report = withFileSafeNames(original)
   await fs.promises.mkdir(dir, { recursive: true })
   const files = []
   const write = async (name, data) => {
@@ -82,7 +96,7 @@ async function writeReport(report, dir, { command, window }) {
     files.push(file)
   }
   for (const t of report.toCpuprofiles())
-    await write(`thread-${t.threadId}-${fileSafe(t.name)}.cpuprofile`, t.json)
+    await write(`thread-${t.threadId}-${t.name}.cpuprofile`, t.json)
   await write('profile.pb.gz', await report.toPprofAsync())
   const title = `${command} — ${window}, ${ms(report.endNs - report.startNs)} ms`
   // A whole run is mostly waiting; without (idle) the towers show where code ran.
@@ -95,4 +109,27 @@ async function writeReport(report, dir, { command, window }) {
   return files
 }
 
-module.exports = { writeReport, summaryText }
+/**
+ * writeReport, synchronously, for a process that is exiting: `missing` lists the threads
+ * whose last piece did not arrive, for the summary.
+ */
+function writeReportSync(original, dir, { command, window }) {
+  const report = withFileSafeNames(original)
+  fs.mkdirSync(dir, { recursive: true })
+  for (const t of report.toCpuprofiles())
+    fs.writeFileSync(path.join(dir, `thread-${t.threadId}-${t.name}.cpuprofile`), t.json)
+  fs.writeFileSync(path.join(dir, 'profile.pb.gz'), report.toPprof())
+  const title = `${command} — ${window}, ${ms(report.endNs - report.startNs)} ms`
+  fs.writeFileSync(path.join(dir, 'flamegraph.svg'), report.toFlamegraph({ title, idle: false }))
+  const late = report.threads.filter((t) => t.status === 'timeout')
+  const note = late.length
+    ? `\nWritten at process exit. Missing: the last samples of ${late
+        .map((t) => `${t.name} (thread ${t.threadId})`)
+        .join(', ')}, which did not answer in time.\n`
+    : '\nWritten at process exit: every thread answered.\n'
+  const summary = path.join(dir, 'summary.txt')
+  fs.writeFileSync(`${summary}.partial`, summaryText(report, { command, window }) + note)
+  fs.renameSync(`${summary}.partial`, summary)
+}
+
+module.exports = { writeReportSync, writeReport, summaryText, fileSafe }

@@ -10,7 +10,11 @@ const path = require('node:path')
 const wt = require('node:worker_threads')
 
 const ENV = 'PROFILED_WORKER_CLI'
+// Not ./output, which loads the package: only what naming a directory needs.
+const fileSafe = (name) => name.replace(/[^\w.-]+/g, '_').replace(/^_+|_+$/g, '') || 'node'
 const TERMINATING = ['SIGINT', 'SIGTERM', 'SIGHUP']
+// How long an exiting app waits, in all, for its workers' last samples.
+const EXIT_BUDGET_MS = 200
 
 function line(text) {
   try {
@@ -25,13 +29,20 @@ function readConfig() {
   if (!wt.isMainThread) return null
   const text = process.env[ENV]
   if (!text) return null
-  // The app, and every process it starts, sees the environment it would see without us:
-  // so the first Node process of the command is the one profiled, and only it.
-  delete process.env[ENV]
   try {
     const config = JSON.parse(text)
-    if (config.nodeOptions === null) delete process.env.NODE_OPTIONS
-    else process.env.NODE_OPTIONS = config.nodeOptions
+    if (config.firstOnly) {
+      // The app, and every process it starts, sees the environment it would see without
+      // us: so the first Node process of the command is the one profiled, and only it.
+      delete process.env[ENV]
+      if (config.nodeOptions === null) delete process.env.NODE_OPTIONS
+      else process.env.NODE_OPTIONS = config.nodeOptions
+    } else {
+      // Every Node process of the command inherits the preload (as with --cpu-prof in
+      // NODE_OPTIONS) and writes into a directory of its own.
+      const script = process.argv[1] ? path.basename(process.argv[1]) : 'node'
+      config.out = path.join(config.out, `${process.pid}-${fileSafe(script)}`)
+    }
     return config
   } catch (err) {
     line(`ignoring a malformed ${ENV} (${err.message}); the app runs unprofiled`)
@@ -43,7 +54,7 @@ function run(config) {
   // After readConfig: loading the package patches worker_threads.Worker for the app.
   require('../..')
   const { processScope } = require('../main/api')
-  const { writeReport } = require('./output')
+  const { writeReport, writeReportSync } = require('./output')
 
   const say = (text) => config.progress && line(text)
   const shown = (p) => path.relative(config.cwd, p) || '.'
@@ -164,16 +175,25 @@ function run(config) {
     process.on(sig, onSignal)
   }
 
-  // process.exit() and uncaught errors end the app synchronously: no profile can be
-  // stopped or written any more. Say so rather than leave the user guessing.
+  // process.exit() and uncaught errors end the app synchronously: no promise settles any
+  // more, so the open window is stopped and written here, synchronously, with what each
+  // worker sends within EXIT_BUDGET_MS (summary.txt names those that did not answer).
   process.on('exit', () => {
-    if (current === null && pending === 0) return
-    const what = current ? labelOf(current.n) : 'the last window'
-    line(
-      `the app exited (process.exit() or an uncaught error) before the profile ` +
-        `(${what}) was written; it is lost. Let the app end by itself, or use --every ` +
-        'or --signal to write profiles while it runs.',
-    )
+    if (timer) clearInterval(timer)
+    ending = true
+    const last = current
+    current = null
+    if (last === null) {
+      if (pending > 0) line('the app exited before the last window was written; it is lost')
+      return
+    }
+    try {
+      const report = last.profile.stopNow(EXIT_BUDGET_MS)
+      writeReportSync(report, dirOf(last.n), { command: config.command, window: labelOf(last.n) })
+      say(`${labelOf(last.n)}: written at exit to ${shown(dirOf(last.n))}`)
+    } catch (err) {
+      line(`could not write the profile of ${labelOf(last.n)} at exit: ${err?.message ?? err}`)
+    }
   })
 }
 

@@ -84,6 +84,11 @@ class ActiveProfile {
   get state() {
     return this.#session.state
   }
+  /** For the CLI at process exit: stop synchronously (see ProfileSession.stopNow). */
+  stopNow(budgetMs) {
+    requireMainThread('stopNow()')
+    return this.#session.stopNow(budgetMs)
+  }
   /** Stop the profile; resolves with its ProfileReport. Calling it again returns the same promise. */
   stop() {
     // In a worker, currentProfiles() lists the main thread's profiles, which only the main

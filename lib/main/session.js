@@ -47,6 +47,21 @@ async function assemble(chunks, t0, t1, spans) {
   )
 }
 
+/** `assemble`, synchronously, on the JS thread (see ProfileSession.stopNow). */
+function assembleNow(chunks, t0, t1) {
+  let joined = null
+  for (const c of chunks) {
+    let part
+    try {
+      part = (c.value ?? native.CpuProfile.parse(c.json)).window(t0, t1)
+    } catch {
+      continue // a chunk that does not parse is left out, as the async path fails it
+    }
+    joined = joined === null ? part : joined.concat(part)
+  }
+  return joined ?? emptyProfile(t0, t1)
+}
+
 // Routing key of a session: unique for the process, unlike async ids, which a context
 // keeps when it profiles again (late data for an old profile must not reach a new one).
 let nextKey = 1
@@ -137,6 +152,68 @@ class ProfileSession {
     return this.done
   }
 
+  /**
+   * Stop now, synchronously, when the process is exiting (process.exit(), an uncaught
+   * error) and no promise will settle any more: the main thread's samples, the chunks
+   * already home, and each live worker's last piece if it answers within `budgetMs` in
+   * all (polled on the APM ports). Returns the ProfileReport; threads that did not answer
+   * have status 'timeout'. Chunks are cut to the window only, not to a pooled worker's
+   * spans (the native span cut has no synchronous form).
+   */
+  stopNow(budgetMs) {
+    if (this.state !== 'active') return null
+    this.state = 'stopping'
+    const endNs = process.hrtime.bigint()
+    const t1 = nowUs()
+    const deadline = performance.now() + budgetMs
+    const waiting = []
+    for (const w of this.workers) {
+      const link = w[kLink]
+      if (link.sessions.has(this.id) && !link.closed) waiting.push(link.requestStop(this))
+    }
+    if (this.mainThread) {
+      hub.sampler.remove(this.id)
+      this.thread(0).effects = {
+        cpuTimeNs: native.threadCpuTime() - this.mainCpu0,
+        wallTimeNs: endNs - this.startNs,
+        eventLoopUtilization: performance.eventLoopUtilization(this.mainElu0),
+        custom: this.custom.map((e) => ({ ...e, data: deserialize(e.data) })),
+      }
+    }
+    let open = waiting
+    while (open.length > 0 && performance.now() < deadline) open = open.filter((w) => !w.poll())
+    for (const w of open) this.thread(w.threadId).timedOut = true
+    this.state = 'stopped'
+    this.workers.clear()
+    hub.sessions.delete(this.id)
+    return new ProfileReport({
+      id: this.asyncId,
+      name: this.name,
+      startNs: this.startNs,
+      endNs,
+      threads: this.threadReports((t) => assembleNow(t.chunks, this.t0, t1)),
+    })
+  }
+
+  threadReports(profileOf) {
+    return [...this.threads.values()]
+      .map((t) => ({
+        threadId: t.threadId,
+        name: t.name,
+        status: t.errors.length
+          ? 'crashed'
+          : t.exitCode !== null
+            ? 'exited'
+            : t.timedOut
+              ? 'timeout'
+              : 'ok',
+        exitCode: t.exitCode,
+        profile: profileOf(t),
+        effects: { ...(t.effects ?? {}), errors: t.errors },
+      }))
+      .sort((a, b) => a.threadId - b.threadId)
+  }
+
   async finish() {
     this.state = 'stopping'
     const endNs = process.hrtime.bigint()
@@ -158,23 +235,13 @@ class ProfileSession {
     this.workers.clear()
     hub.sessions.delete(this.id)
 
-    const threads = await Promise.all(
-      [...this.threads.values()].map(async (t) => ({
-        threadId: t.threadId,
-        name: t.name,
-        status: t.errors.length
-          ? 'crashed'
-          : t.exitCode !== null
-            ? 'exited'
-            : t.timedOut
-              ? 'timeout'
-              : 'ok',
-        exitCode: t.exitCode,
-        profile: await assemble(t.chunks, this.t0, t1, t.spans),
-        effects: { ...(t.effects ?? {}), errors: t.errors },
-      })),
+    const profiles = new Map()
+    await Promise.all(
+      [...this.threads.values()].map(async (t) =>
+        profiles.set(t, await assemble(t.chunks, this.t0, t1, t.spans)),
+      ),
     )
-    threads.sort((a, b) => a.threadId - b.threadId)
+    const threads = this.threadReports((t) => profiles.get(t))
     return new ProfileReport({
       id: this.asyncId,
       name: this.name,

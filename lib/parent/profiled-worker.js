@@ -5,7 +5,7 @@
 const { ENVELOPE, RUNTIME_PATH, MSG, kLink, build, check } = require('../protocol')
 const errors = require('../util/errors')
 const channels = require('./channels')
-const { post } = require('../util/intrinsics')
+const { post, receiveMessageOnPort } = require('../util/intrinsics')
 // NODE_DEBUG=profiled-worker shows each failure the profiler swallows.
 const debug = require('node:util').debuglog('profiled-worker')
 
@@ -168,6 +168,29 @@ class WorkerLink {
     const result = await this.orInterrupt(reply, request, session.stopTimeoutMs)
     this.sessions.delete(session.id)
     return result
+  }
+
+  /**
+   * For a synchronous stop at process exit: send the STOP and return { threadId, poll() }: poll() reads what has arrived on the port without the
+   * event loop and is true once the worker said STOPPED or its channel closed.
+   */
+  requestStop(session) {
+    const request = { t: MSG.STOP, id: session.id }
+    post(this.port, request)
+    let done = false
+    return {
+      threadId: this.threadId,
+      poll: () => {
+        let m
+        while (!done && (m = receiveMessageOnPort(this.port)) !== undefined) {
+          const msg = m.message
+          if (msg?.t === MSG.STOPPED && msg.id === session.id) done = true
+          else this.onMessage(msg)
+        }
+        if (done || this.closed) this.sessions.delete(session.id)
+        return done || this.closed
+      },
+    }
   }
 
   /** Before terminate(): stop every profile, bounded by the longest stop timeout. */

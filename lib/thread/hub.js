@@ -91,7 +91,16 @@ const hub = {
  */
 function parseChunk(json) {
   const parsed = require('../util/native').CpuProfile.parseAsync(json)
-  parsed.catch(() => {})
+  // Until it is parsed, the text stays with it: a stop at process exit assembles
+  // synchronously (session.js stopNow) and parses what has not been parsed yet itself.
+  parsed.json = json
+  parsed.then(
+    (p) => {
+      parsed.value = p
+      parsed.json = null
+    },
+    () => {},
+  )
   return parsed
 }
 
