@@ -19,12 +19,22 @@ export declare function threadCpuTime(): bigint
  * `toJSON`, dropped `undefined`/functions and a TypeError on cycles, is JSON.stringify's
  * behaviour. Returns `undefined` where JSON.stringify does.
  */
-export declare function serialize(value: unknown): string
+export declare function serialize(value: unknown, options?: SerializeOptions): string
 export declare function serialize(value: undefined): undefined
+
+export interface SerializeOptions {
+  /**
+   * `'json'`: standard JSON for files (value must be an object). BigInts become decimal
+   * strings whose places the root lists as JSON Pointers in `"$bigints"`; `deserialize`
+   * turns exactly those back into BigInts.
+   */
+  format?: 'json'
+}
 
 /**
  * Parse text written by `serialize` or any plain JSON (for which it returns exactly what
- * `JSON.parse` returns). Throws a `SyntaxError` with `position`, `line` and `column` on
+ * `JSON.parse` returns, except that a root `"$bigints"` list written by
+ * `serialize(value, { format: 'json' })` restores the BigInts it points at). Throws a `SyntaxError` with `position`, `line` and `column` on
  * invalid text and a `TypeError` if `text` is not a string.
  */
 export declare function deserialize(text: string): any

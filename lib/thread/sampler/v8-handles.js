@@ -1,5 +1,5 @@
 'use strict'
-// V8's sampler through v8.startCpuProfile() (Node ≥ 24.8 — feature-detected): each call
+// V8's sampler through v8.startCpuProfile() (Node 24.12 and ≥ 25.0; feature-detected, not gated on a version): each call
 // starts a profile on V8's profiler and returns a handle whose stop() returns its JSON
 // synchronously. Several can run at once, so a cut starts the next before stopping the
 // current one and V8's profiler never goes idle; and it needs no inspector session, so
