@@ -144,7 +144,21 @@ function threadOf(report, threadId) {
   return t
 }
 
+/**
+ * The thread's effects came home from a thread that ran code in the profile: CPU and
+ * wall time are bigints above zero (a missing or zeroed record fails).
+ */
+function assertEffectsHome(t, what = `thread ${t.threadId}`) {
+  const assert = require('node:assert/strict')
+  const { cpuTimeNs, wallTimeNs } = t.effects
+  assert.equal(typeof cpuTimeNs, 'bigint', `${what}: cpuTimeNs`)
+  assert.equal(typeof wallTimeNs, 'bigint', `${what}: wallTimeNs`)
+  assert.ok(cpuTimeNs > 0n, `${what}: cpuTimeNs ${cpuTimeNs} > 0`)
+  assert.ok(wallTimeNs > 0n, `${what}: wallTimeNs ${wallTimeNs} > 0`)
+}
+
 module.exports = {
+  assertEffectsHome,
   fixture,
   samplesUnder,
   threadOf,
