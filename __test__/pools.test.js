@@ -10,7 +10,10 @@ const { Worker, MessageChannel } = wt
 const { within, context, fixture, samplesUnder, threadOf } = require('./helpers')
 
 // Piscina 5 and tinypool 2 need Node 20 or later.
-const POOLS = Number(process.versions.node.split('.')[0]) >= 20 ? {} : { skip: 'Node < 20' }
+const POOLS =
+  Number(process.versions.node.split('.')[0]) >= 20
+    ? {}
+    : { skip: 'Piscina 5 and tinypool 2 need Node ≥ 20' }
 
 function replies(port) {
   const got = []
