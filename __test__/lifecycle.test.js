@@ -10,18 +10,20 @@ const wt = require('node:worker_threads')
 const PlainWorker = wt.Worker // captured before the patch
 const pw = require('..')
 const { startProfile, runProfile, serialize, deserialize, CpuProfile, ProfileReport } = pw
-const { within, context, ask, samplesUnder, threadOf, assertEffectsHome } = require('./helpers')
+const {
+  within,
+  context,
+  ask,
+  samplesUnder,
+  threadOf,
+  assertEffectsHome,
+  once,
+  terminateAll,
+} = require('./helpers')
 
 const Worker = wt.Worker // patched
 const WORK = path.join(__dirname, 'fixtures', 'work.js')
 const NESTED = path.join(__dirname, 'fixtures', 'nested.js')
-
-const once = (emitter, event) =>
-  within(new Promise((resolve) => emitter.once(event, resolve)), `'${event}' event`)
-
-async function terminateAll(...workers) {
-  await Promise.all(workers.map((w) => within(w.terminate(), 'terminate()')))
-}
 
 function mainThreadWork(ms) {
   const end = Date.now() + ms
