@@ -11,8 +11,8 @@ const { spawnSync } = require('node:child_process')
 const { CpuProfile } = require('..')
 const { samplesUnder, ROOT } = require('./helpers')
 
-// Piscina needs Node 20 or later.
-const POOLS = Number(process.versions.node.split('.')[0]) >= 20 ? {} : { skip: 'Node < 20' }
+const POOLS =
+  Number(process.versions.node.split('.')[0]) >= 20 ? {} : { skip: 'Piscina 5 needs Node ≥ 20' }
 
 const tmp = () => fs.mkdtempSync(path.join(os.tmpdir(), 'pw-example-'))
 const example = (...p) => path.join(ROOT, 'examples', ...p)

@@ -144,7 +144,101 @@ function threadOf(report, threadId) {
   return t
 }
 
+/**
+ * The thread's effects came home from a thread that ran code in the profile: CPU and
+ * wall time are bigints above zero (a missing or zeroed record fails).
+ */
+function assertEffectsHome(t, what = `thread ${t.threadId}`) {
+  const assert = require('node:assert/strict')
+  const { cpuTimeNs, wallTimeNs } = t.effects
+  assert.equal(typeof cpuTimeNs, 'bigint', `${what}: cpuTimeNs`)
+  assert.equal(typeof wallTimeNs, 'bigint', `${what}: wallTimeNs`)
+  assert.ok(cpuTimeNs > 0n, `${what}: cpuTimeNs ${cpuTimeNs} > 0`)
+  assert.ok(wallTimeNs > 0n, `${what}: wallTimeNs ${wallTimeNs} > 0`)
+}
+
+/** A bounded wait for `emitter`'s next `event`. */
+const once = (emitter, event) =>
+  within(new Promise((resolve) => emitter.once(event, resolve)), `'${event}' event`)
+
+async function terminateAll(...workers) {
+  await Promise.all(workers.map((w) => within(w.terminate(), 'terminate()')))
+}
+
+/** Everything a worker says and does, from its creation on; `waitFor` is bounded. */
+function watch(w) {
+  const seen = { messages: [], errors: [], exitCode: undefined }
+  const waiters = new Set()
+  const check = () => {
+    for (const waiter of [...waiters]) waiter()
+  }
+  w.on('message', (m) => (seen.messages.push(m), check()))
+  w.on('error', (e) => (seen.errors.push(e), check()))
+  w.on('exit', (code) => ((seen.exitCode = code), check()))
+  seen.waitFor = (predicate, what) =>
+    within(
+      new Promise((resolve) => {
+        const waiter = () => {
+          const hit = predicate(seen)
+          if (hit !== undefined && hit !== false) (waiters.delete(waiter), resolve(hit))
+        }
+        waiters.add(waiter)
+        waiter()
+      }),
+      what,
+    )
+  seen.exited = () => seen.waitFor((s) => s.exitCode !== undefined && s.exitCode, "'exit'")
+  seen.message = (predicate, what) =>
+    seen.waitFor((s) => s.messages.find(predicate), what ?? 'a message')
+  return seen
+}
+
+const statusOf = (t) =>
+  `${t.status} (exitCode ${t.exitCode}, errors ${JSON.stringify(t.effects.errors)})`
+
+/** The main thread was profiled alongside and is unharmed. */
+function mainIsFine(report) {
+  const assert = require('node:assert/strict')
+  const main = threadOf(report, 0)
+  assert.equal(main.status, 'ok', 'main thread status')
+  assert.deepEqual(main.effects.errors, [])
+  assertEffectsHome(main)
+}
+
+/** No profile or session is left behind (a leak). */
+function nothingLeftBehind() {
+  const assert = require('node:assert/strict')
+  assert.deepEqual(require('..').activeProfiles(), [], 'no active profile left')
+  assert.equal(require('../lib/hub').sessions.size, 0, 'no session left in the hub')
+}
+
+// Every test file loads this file: a promise rejection left unhandled anywhere in the
+// file fails it, whichever test was running (or none). Only in a test file's own
+// process and thread: fixtures, workers and bench scripts load these helpers too.
+if (
+  require('node:worker_threads').isMainThread &&
+  /\.test\.js$/.test(require.main?.filename ?? '')
+) {
+  const unhandled = []
+  process.on('unhandledRejection', (reason) => unhandled.push(reason))
+  require('node:test').after(async () => {
+    await new Promise((resolve) => setImmediate(resolve))
+    require('node:assert/strict').deepEqual(
+      unhandled.map((r) => (r instanceof Error ? r.stack : String(r))),
+      [],
+      'no unhandled promise rejection',
+    )
+  })
+}
+
 module.exports = {
+  once,
+  terminateAll,
+  watch,
+  statusOf,
+  mainIsFine,
+  nothingLeftBehind,
+  assertEffectsHome,
   fixture,
   samplesUnder,
   threadOf,

@@ -2,6 +2,7 @@
 const test = require('node:test')
 const assert = require('node:assert/strict')
 const { serialize, deserialize } = require('..')
+require('./helpers') // its no-unhandled-rejection hook
 
 const roundTrip = (v) => deserialize(serialize(v))
 

@@ -81,18 +81,28 @@ test('rejects malformed profiles with an error naming the field', () => {
   assert.throws(() => CpuProfile.parse(42), /string|Buffer|buffer/i)
 })
 
-test('random garbage is rejected, never crashes', () => {
+test('random garbage is rejected with an error, never crashes or parses', () => {
   const text = JSON.stringify(raw)
   let seed = 1
   const rnd = (n) => (seed = (seed * 48271) % 2147483647) % n
+  const isJson = (buf) => {
+    try {
+      JSON.parse(buf.toString())
+      return true
+    } catch {
+      return false
+    }
+  }
+  const rejects = (buf, what) =>
+    assert.throws(() => CpuProfile.parse(buf), { message: /^invalid CPU profile/ }, what)
   for (let i = 0; i < 300; i++) {
     const buf = Buffer.from(text)
     for (let k = 0; k < 5; k++) buf[rnd(buf.length)] = rnd(256)
-    try {
-      CpuProfile.parse(buf.subarray(0, rnd(buf.length + 1)))
-    } catch (err) {
-      assert.match(err.message, /^invalid CPU profile/)
-    }
+    // A proper prefix of a JSON object is never JSON, whatever the bytes changed.
+    rejects(buf.subarray(0, rnd(buf.length)), `case ${i}, cut`)
+    // The whole buffer may still be JSON (a changed digit or letter): then it may parse,
+    // as JSON.parse would; anything that is not JSON must be rejected.
+    if (!isJson(buf)) rejects(buf, `case ${i}, whole`)
   }
 })
 
@@ -114,7 +124,16 @@ test('window keeps exactly the samples inside [t0, t1] and prunes the tree', () 
   const subtree = (n) =>
     n.hitCount + (n.children ?? []).reduce((s, c) => s + subtree(byId.get(c)), 0)
   assert.ok(out.nodes.slice(1).every((n) => subtree(n) > 0))
-  assert.ok(out.nodes.length < raw.nodes.length || w.sampleCount === p.sampleCount)
+  // ...and exactly the nodes on the stacks of the samples kept (and the root) are left.
+  const parent = new Map()
+  for (const n of raw.nodes) for (const c of n.children ?? []) parent.set(c, n.id)
+  const onStacks = new Set([raw.nodes[0].id])
+  raw.samples.forEach((id, i) => {
+    if (stamps[i] < t0 || stamps[i] > t1) return
+    for (let x = id; x !== undefined; x = parent.get(x)) onStacks.add(x)
+  })
+  assert.ok(onStacks.size < raw.nodes.length, 'the window leaves some stacks out')
+  assert.equal(out.nodes.length, onStacks.size)
   // Adjacent windows partition the samples.
   assert.equal(
     p.window(-Infinity, t0 - 1).sampleCount +
@@ -310,6 +329,6 @@ test('assembleAsync joins a thread’s chunks within a window, as parse + window
     async () => CpuProfile.assembleParsedAsync([], t0, t1),
     /assembleParsedAsync needs at least one chunk/,
   )
-  await assert.rejects(async () => CpuProfile.assembleParsedAsync([pa, a], t0, t1))
+  await assert.rejects(async () => CpuProfile.assembleParsedAsync([pa, a], t0, t1), /CpuProfile/)
   await assert.rejects(async () => CpuProfile.assembleParsedAsync([pa], t1, t0), /before its start/)
 })

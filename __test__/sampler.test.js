@@ -61,14 +61,15 @@ function assertTiles(samples, from, to, intervalUs, what) {
   for (const t of ts) assert.ok(t >= from && t <= to, `${what}: sample at ${t} in [${from}, ${to}]`)
   assert.equal(new Set(ts).size, ts.length, `${what}: no sample twice`)
   const sorted = [...ts].sort((a, b) => a - b)
-  // A chunk lost or misplaced at a cut leaves a hole of up to a whole rotation.
+  // A chunk lost or misplaced at a cut leaves a hole of a whole rotation: the sampler
+  // cuts each stretch after ROTATE_MS, so no gap may reach that.
   let gap = sorted[0] - from
   for (let k = 1; k < sorted.length; k++) gap = Math.max(gap, sorted[k] - sorted[k - 1])
-  assert.ok(gap < (ROTATE_MS * 1000) / 2, `${what}: largest gap ${gap} µs`)
-  // V8 samples no faster than asked, and (generously) at least a third as often.
+  assert.ok(gap < ROTATE_MS * 1000, `${what}: largest gap ${gap} µs`)
+  // V8 samples no faster than asked; load only makes it slower, so no lower bound here.
   const expected = (to - from) / intervalUs
   assert.ok(
-    ts.length <= expected * 1.2 && ts.length >= expected / 3,
+    ts.length <= expected * 1.2,
     `${what}: ${ts.length} samples for ~${expected.toFixed(0)}`,
   )
 }
@@ -165,8 +166,8 @@ for (const intervalUs of INTERVALS) {
     const fromA = hrUs()
     const a = ctxA(() => pw.startProfile(options))
     await Promise.all([ctxA(() => ask(w, { fn: 'taskA', ms: 300 })), mainWork(300)])
+    const reportA = a.stop() // cuts A at once, before the next line reads the clock
     const toA = hrUs()
-    const reportA = a.stop()
     const fromB = hrUs()
     const b = ctxB(() => pw.startProfile(options))
     await Promise.all([ctxB(() => ask(w, { fn: 'taskB', ms: 300 })), mainWork(300)])
@@ -186,7 +187,7 @@ for (const intervalUs of INTERVALS) {
     assert.ok(!forA.some((x) => x.stack.includes('taskB')), 'A has nothing of B’s task')
     assertTiles(samplesOf(threadOf(reportB, 0).profile), fromB, toB, intervalUs, 'B main')
     const mainA = samplesOf(threadOf(await reportA, 0).profile)
-    for (const x of mainA) assert.ok(x.t >= fromA && x.t <= toA + 1000, `A main sample at ${x.t}`)
+    for (const x of mainA) assert.ok(x.t >= fromA && x.t <= toA, `A main sample at ${x.t}`)
   })
 }
 
@@ -259,9 +260,13 @@ for (const [what, env, args] of [
       )
       assert.equal(r.status, 0, r.stderr)
       assert.equal(r.stderr, '')
-      const counts = JSON.parse(r.stdout)
-      assert.equal(counts.length, 2, 'main thread and worker')
-      for (const n of counts) assert.ok(n > 1000, `${n} samples`)
+      const threads = JSON.parse(r.stdout)
+      assert.equal(threads.length, 2, 'main thread and worker')
+      // Samples on both sides of at least one cut: the profile went on across rotations.
+      for (const { samples, spanUs } of threads) {
+        assert.ok(samples > 0, `${samples} samples`)
+        assert.ok(spanUs > ROTATE_MS * 1000, `samples over ${spanUs} µs`)
+      }
     } finally {
       fs.rmSync(dir, { recursive: true, force: true })
     }

@@ -10,7 +10,7 @@ const wt = require('node:worker_threads')
 const PlainWorker = wt.Worker // captured before the patch
 const pw = require('..')
 const ProfiledWorker = wt.Worker
-const { runNode, ROOT, fixture } = require('./helpers')
+const { runNode, ROOT, fixture, within } = require('./helpers')
 
 function summarize(event, arg) {
   if (event === 'error') return arg instanceof Error ? `${arg.name}: ${arg.message}` : String(arg)
@@ -226,25 +226,57 @@ test('on/once/off/removeListener all work', async () => {
   ])
 })
 
-test('messages are never delayed or reordered, in or out of profiles', async () => {
-  const w = new ProfiledWorker(fixture('echo.js'))
-  const got = []
+/**
+ * Block worker `W` (dispatch-turn.js) in Atomics.wait, post 200 messages meanwhile
+ * (`post(w, i)`), release it; resolve with its log and the echoes, in order.
+ */
+async function sendWhileBlocked(W, post) {
+  const shared = new SharedArrayBuffer(4)
+  const flag = new Int32Array(shared)
+  const w = new W(fixture('dispatch-turn.js'), { workerData: shared })
+  const echoes = []
   const all = new Promise((resolve) =>
     w.on('message', (m) => {
-      got.push(m)
-      if (got.length === 200) resolve()
+      if (Array.isArray(m)) return resolve(m)
+      echoes.push(m)
     }),
   )
+  w.postMessage('block')
+  // This thread blocks here too: a message held back in this thread's event loop never
+  // reaches the worker, and the wait times out.
+  assert.equal(Atomics.wait(flag, 0, 0, 30_000), 'ok', 'the worker got "block" during postMessage')
+  for (let i = 0; i < 200; i++) post(w, i)
+  Atomics.store(flag, 0, 2)
+  Atomics.notify(flag, 0)
+  await within(
+    new Promise((resolve) =>
+      (function poll() {
+        echoes.length === 200 ? resolve() : setImmediate(poll)
+      })(),
+    ),
+    'the 200 echoes',
+  )
+  w.postMessage('report')
+  const log = await within(all, 'the log')
+  await w.terminate()
+  return { log, echoes }
+}
+
+test('messages are never delayed or reordered, in or out of profiles: dispatched in the turn they arrive, as with the plain Worker', async () => {
   const profiles = []
-  for (let i = 0; i < 200; i++) {
+  const plain = await sendWhileBlocked(PlainWorker, (w, i) => w.postMessage(i))
+  const profiled = await sendWhileBlocked(ProfiledWorker, (w, i) => {
     // Alternate between a fresh profiled context and no profile, within one tick.
     if (i % 3 === 0) profiles.push(pw.runProfile(() => w.postMessage(i), { mainThread: false }))
     else w.postMessage(i)
-  }
-  await all
-  assert.deepEqual(got, [...Array(200).keys()])
+  })
+  // Messages queued while the worker was blocked all run in the one turn that drains the
+  // port: before a microtask, setImmediate or timer scheduled just before them.
+  const expected = ['microtask', ...Array(200).keys()]
+  assert.deepEqual(plain.log.slice(0, 201), expected, 'plain Node, as the check expects')
+  assert.deepEqual(profiled.log.slice(0, 201), plain.log.slice(0, 201))
+  assert.deepEqual(profiled.echoes, [...Array(200).keys()])
   await Promise.all(profiles)
-  await w.terminate()
 })
 
 test('no global side effect in a worker until a profile involves it', async () => {

@@ -65,6 +65,16 @@ function failures(out) {
   return shown.join('\n')
 }
 
+/** Each skipped test with its reason (TAP `ok N - name # SKIP reason`), counted by reason. */
+function skips(out) {
+  const reasons = new Map()
+  for (const m of out.matchAll(/^\s*ok \d+ - .* # SKIP ?(.*)$/gm)) {
+    const reason = m[1] || '(no reason given)'
+    reasons.set(reason, (reasons.get(reason) ?? 0) + 1)
+  }
+  return [...reasons].map(([reason, n]) => `  skipped ×${n}: ${reason}`).join('\n')
+}
+
 const results = []
 for (const major of MAJORS) {
   const node = nodeBinary(major)
@@ -86,17 +96,22 @@ for (const major of MAJORS) {
     version,
     pass: count('pass'),
     fail: count('fail'),
+    skipped: count('skipped'),
     status: r.status,
     signal: r.signal,
   }
   results.push(row)
   console.log(failures(out) || 'no failures')
-  console.log(
-    `${version}: ${row.pass} passed, ${row.fail} failed${r.signal ? ` (killed: ${r.signal})` : ''}`,
-  )
+  const skipped = skips(out)
+  if (skipped) console.log(skipped)
+  console.log(`${version}: ${summary(row)}${r.signal ? ` (killed: ${r.signal})` : ''}`)
+}
+
+function summary(r) {
+  return `${r.pass} passed, ${r.fail} failed, ${r.skipped} skipped`
 }
 
 console.log('\nnode matrix:')
-for (const r of results) console.log(`  ${r.version.padEnd(10)} ${r.pass} passed, ${r.fail} failed`)
+for (const r of results) console.log(`  ${r.version.padEnd(10)} ${summary(r)}`)
 const ok = results.every((r) => r.status === 0 && r.fail === 0 && r.pass > 0)
 process.exit(ok ? 0 : 1)
