@@ -209,7 +209,7 @@ function mainIsFine(report) {
 function nothingLeftBehind() {
   const assert = require('node:assert/strict')
   assert.deepEqual(require('..').activeProfiles(), [], 'no active profile left')
-  assert.equal(require('../lib/hub').sessions.size, 0, 'no session left in the hub')
+  assert.equal(require('../lib/thread/hub').sessions.size, 0, 'no session left in the hub')
 }
 
 // Every test file loads this file: a promise rejection left unhandled anywhere in the

@@ -6,7 +6,7 @@ const assert = require('node:assert/strict')
 const wt = require('node:worker_threads')
 
 const PlainWorker = wt.Worker // captured before the patch
-const { ENVELOPE } = require('../lib/constants')
+const { ENVELOPE } = require('../lib/protocol')
 const pw = require('..')
 const { startProfile } = pw
 const {
