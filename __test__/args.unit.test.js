@@ -28,6 +28,7 @@ test('defaults: one run, ./profiles, main thread, 1000 µs', () => {
     everyMs: null,
     every: null,
     mainThread: true,
+    firstOnly: false,
     intervalUs: 1000,
   })
 })
@@ -38,7 +39,18 @@ test('the working directory defaults to process.cwd()', () => {
 
 test('every option is read', () => {
   assert.deepEqual(
-    parse('-o', 'out/dir', '--every', '1.5s', '--no-main-thread', '--interval', '250', '--', 'x'),
+    parse(
+      '-o',
+      'out/dir',
+      '--every',
+      '1.5s',
+      '--no-main-thread',
+      '--interval',
+      '250',
+      '--first-only',
+      '--',
+      'x',
+    ),
     {
       command: ['x'],
       out: path.join(CWD, 'out/dir'),
@@ -46,6 +58,7 @@ test('every option is read', () => {
       everyMs: 1500,
       every: '1.5s',
       mainThread: false,
+      firstOnly: true,
       intervalUs: 250,
     },
   )
