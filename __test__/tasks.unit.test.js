@@ -16,7 +16,12 @@ const us = (ms) => ORIGIN_US + ms * 1000
 {
   const hrtime = process.hrtime.bigint
   clock.ms = 7
-  performance.now = () => clock.ms
+  // Node 18's performance.now is a read-only accessor; an own property shadows it.
+  Object.defineProperty(performance, 'now', {
+    value: () => clock.ms,
+    configurable: true,
+    writable: true,
+  })
   process.hrtime.bigint = () => BigInt((ORIGIN_US + 7000) * 1000)
   try {
     new TaskTracker(() => 0).restart()
