@@ -72,7 +72,10 @@ async function runMerge(argv) {
     process.stderr.write(`profiled-worker merge: ${err.message}\n\n${MERGE_USAGE}`)
     return 2
   }
-  if (parsed.values.help) return void process.stdout.write(MERGE_USAGE) ?? 0
+  if (parsed.values.help) {
+    process.stdout.write(MERGE_USAGE)
+    return 0
+  }
   const dirs = parsed.positionals
   if (dirs.length === 0) {
     process.stderr.write(`profiled-worker merge: which directories?\n\n${MERGE_USAGE}`)

@@ -49,6 +49,7 @@ async function assemble(chunks, t0, t1, spans) {
 
 /** `assemble`, synchronously, on the JS thread (see ProfileSession.stopNow). */
 function assembleNow(chunks, t0, t1) {
+  /** @type {import('../../binding').CpuProfile | null} */
   let joined = null
   for (const c of chunks) {
     let part
@@ -66,7 +67,9 @@ function assembleNow(chunks, t0, t1) {
 // keeps when it profiles again (late data for an old profile must not reach a new one).
 let nextKey = 1
 
-/** A profile on the main thread. @implements {SessionLike} (lib/protocol.js) */
+/** @typedef {import('../protocol').SessionLike} SessionLike */
+
+/** A profile on the main thread. @implements {SessionLike} */
 class ProfileSession {
   constructor(asyncId, name, options) {
     this.id = nextKey++

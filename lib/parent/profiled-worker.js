@@ -276,6 +276,7 @@ function makeProfiledWorker(Worker, MessageChannel) {
         // an explicit execArgv; their effect reaches the worker anyway, so leave them out.
         if (err?.code !== 'ERR_WORKER_INVALID_EXEC_ARGV' || opts.execArgv !== undefined) throw err
         const invalid = invalidFlags(err.message)
+        // eslint-disable-next-line constructor-super -- the first super() threw, so this is the only one
         super(filename, withRuntime(execArgv.filter((f) => !invalid.has(f))))
       }
       this[kLink] = link
