@@ -193,3 +193,32 @@ test('the interrupt entry point ignores what is not a request, and never throws'
     await scene.close()
   }
 })
+
+test('require() of package files gives user code in a worker no way onto the port', async () => {
+  const wt = require('node:worker_threads')
+  const { startProfile } = require('..')
+  const { context, ask, fixture } = require('./helpers')
+  const ctx = context()
+  const profile = ctx(() => startProfile())
+  const w = ctx(() => new wt.Worker(fixture('require-hub.js')))
+  try {
+    const found = await ctx(() => ask(w, 'look'))
+    assert.deepEqual(found, {
+      upstream: 'undefined',
+      deliver: 'undefined',
+      sampler: 'undefined',
+      tasks: 'undefined',
+      sessionsAreLive: false,
+      recorded: 1,
+    })
+    const report = await within(profile.stop(), 'stop()')
+    const t = threadOf(report, w.threadId)
+    assert.equal(samplesUnder(t.profile, 'FORGED'), 0, 'nothing forged got through')
+    assert.deepEqual(
+      t.effects.custom.map((e) => e.name),
+      ['after'],
+    )
+  } finally {
+    await within(w.terminate(), 'terminate()')
+  }
+})

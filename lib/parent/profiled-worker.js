@@ -36,12 +36,14 @@ const links = new Map()
 // worker, and the nested workers announced through it (MSG.CHILD).
 const owners = new Map()
 
-// In a worker, set once by the runtime: announces a nested worker to the parent, the only
-// way its data is accepted there.
-let announceChild = null
-function setChildHook(fn) {
-  announceChild ??= fn
+// In a worker, set once by the runtime: posts to the parent. Nested workers' data, errors
+// and exits go that way, and the announcement of each nested worker, the only way its
+// data is accepted there. On the main thread, the hub takes them.
+let upstream = null
+function setUpstream(fn) {
+  upstream ??= fn
 }
+const deliver = (msg) => (upstream === null ? hub().deliver(msg) : upstream(msg))
 
 /** The main-side end of one worker's APM channel. */
 class WorkerLink {
@@ -71,7 +73,7 @@ class WorkerLink {
     links.set(this.threadId, this)
     owners.set(this.threadId, this)
     // Created inside a worker: the parent learns that this thread is ours.
-    announceChild?.(build.child(this.threadId, thisThreadId))
+    upstream?.(build.child(this.threadId, thisThreadId))
     this.port.on('message', (msg) => this.onMessage(msg))
     this.port.once('close', () => this.onClose())
     // Our channel must never keep the process (or the worker) alive.
@@ -101,7 +103,7 @@ class WorkerLink {
     if (msg.threadId !== this.threadId && owners.get(msg.threadId) !== this)
       return this.drop(DROP.FOREIGN_THREAD)
     const allowed = this.allowed(msg)
-    if (allowed) hub().deliver(allowed)
+    if (allowed) deliver(allowed)
     else this.drop(DROP.FOREIGN_PROFILE)
   }
 
@@ -134,7 +136,7 @@ class WorkerLink {
     this.children.add(msg.threadId)
     owners.set(msg.threadId, this)
     // Further up, the same rule applies to us.
-    announceChild?.(msg)
+    upstream?.(msg)
   }
 
   // Data from this channel must come from this worker's own subtree (checked by the
@@ -258,11 +260,11 @@ class WorkerLink {
     if (this.sessions.size === 0) return
     const ids = [...this.sessions.keys()]
     if (event === 'error') {
-      hub().deliver(build.error(this.threadId, this.name, ids, arg))
+      deliver(build.error(this.threadId, this.name, ids, arg))
     } else if (event === 'exit') {
       // Sessions stay: the thread's last data (sent from its own 'exit') may still be on
       // its way through our port, and stop() waits for the port to close to get it.
-      hub().deliver(build.exit(this.threadId, this.name, ids, arg))
+      deliver(build.exit(this.threadId, this.name, ids, arg))
     }
   }
 }
@@ -370,4 +372,4 @@ function makeProfiledWorker(Worker, MessageChannel) {
   return ProfiledWorker
 }
 
-module.exports = { makeProfiledWorker, kIsProfiledWorker, setChildHook }
+module.exports = { makeProfiledWorker, kIsProfiledWorker, setUpstream }

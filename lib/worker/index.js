@@ -49,7 +49,8 @@ function boot() {
     if (hub) return hub
     ;({ serialize } = require('../util/json'))
     ;({ performance } = require('node:perf_hooks'))
-    hub = require('../thread/hub')
+    // Our own hub, in this closure only (see thread/worker-view.js).
+    hub = require('../thread/hub').createHub()
     // Rotation cuts run from a timer: never inside one of our own operations.
     hub.setupWorker({ threadName, upstream: (msg) => post(port, msg), tasks, exclusive })
     return hub
@@ -310,8 +311,11 @@ function boot() {
     if (entry !== undefined) tasks.received(beforeDelivery(p, entry.message, true))
     return entry
   }
-  // Nested workers created here (and below) are announced, so the parent accepts their data.
-  require('../parent/profiled-worker').setChildHook((msg) => post(port, msg))
+  // What the package's modules may ask of our hub, before user code can install another.
+  require('../thread/worker-view').install(() => hub)
+  // Nested workers' data goes to the parent, and each nested worker created here (and
+  // below) is announced, so the parent accepts that data.
+  require('../parent/profiled-worker').setUpstream((msg) => post(port, msg))
   // A watched port sent onward is no longer read here: stop the parent announcing it.
   require('../parent/channels').setTransferOutHook((transfer) => {
     for (const k of tasks.release(transfer)) post(port, build.portGone(k))
