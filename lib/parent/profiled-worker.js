@@ -91,7 +91,9 @@ class WorkerLink {
     }
     if (msg === null) return this.drop(DROP.MALFORMED)
     if (msg.t === MSG.PORT_GONE) {
-      this.gone.add(msg.k)
+      // Only keys this link handed out: a forger cannot grow the set without bound.
+      if (msg.k < this.nextKey) this.gone.add(msg.k)
+      else this.drop(DROP.MALFORMED)
       return
     }
     if (msg.t === MSG.STOPPED || msg.t === MSG.STOPPED_ALL) {
