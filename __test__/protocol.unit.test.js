@@ -159,3 +159,17 @@ test('an error that is not an Error becomes its message', () => {
   const e = Object.assign(new Error('m'), { code: 'E_X' })
   assert.equal(build.error(5, 'w', [3], e).error.code, 'E_X')
 })
+
+test('any error a worker raises builds a message that passes the check further up', () => {
+  const weird = [
+    Object.assign(new Error('x'.repeat(LIMITS.text * 2)), { code: { nested: true } }),
+    Object.assign(new Error('m'), { code: 12 }),
+    Object.assign(new Error('m'), { code: 1.5, name: { toString: () => 'N' } }),
+    {
+      toString() {
+        throw new Error('no')
+      },
+    },
+  ]
+  for (const e of weird) assert.ok(check.error(build.error(5, 'w', [3], e)), String(e?.code))
+})

@@ -362,15 +362,29 @@ function error(threadId, threadName, ids, err) {
   const info =
     err instanceof Error
       ? {
-          name: String(err.name),
-          message: String(err.message),
-          ...(typeof err.stack === 'string' ? { stack: err.stack } : {}),
-          .../** @type {any} */ (
-            err.code === undefined ? {} : { code: /** @type {any} */ (err).code }
-          ),
+          name: text(err.name),
+          message: text(err.message),
+          ...(typeof err.stack === 'string' ? { stack: text(err.stack) } : {}),
+          ...errorCode(/** @type {any} */ (err).code),
         }
-      : { message: String(err) }
-  return { t: MSG.ERROR, threadId, threadName, ids, error: info }
+      : { message: text(err) }
+  return { t: MSG.ERROR, threadId, threadName: text(threadName), ids, error: info }
+}
+
+// What passes checkError further up (a nested worker's error is relayed and checked
+// again): texts cut to the limit, a code kept as a string or an integer.
+function text(v, max = LIMITS.text) {
+  let s
+  try {
+    s = String(v)
+  } catch {
+    s = '(unprintable)'
+  }
+  return s.length > max ? s.slice(0, max) : s
+}
+function errorCode(code) {
+  if (code === undefined) return {}
+  return { code: Number.isSafeInteger(code) ? code : text(code, 1024) }
 }
 
 const isErrorInfo = (e) =>
