@@ -173,3 +173,12 @@ test('any error a worker raises builds a message that passes the check further u
   ]
   for (const e of weird) assert.ok(check.error(build.error(5, 'w', [3], e)), String(e?.code))
 })
+
+test('a worker or profile name of any length builds messages that pass their checks', () => {
+  const name = 'n'.repeat(LIMITS.text + 10)
+  assert.ok(check.start(build.start({ ...session, name }, true)))
+  assert.ok(check.chunk(build.chunk(5, name, [3], '{}')))
+  assert.ok(check.effects(build.effects(3, 5, name, '{}')))
+  assert.ok(check.exit(build.exit(5, name, [3], 0)))
+  assert.ok(check.error(build.error(5, name, [3], new Error('x'))))
+})

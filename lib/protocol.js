@@ -163,7 +163,7 @@ function start(s, owner) {
     id: s.id,
     asyncId: s.asyncId,
     startNs: s.startNs,
-    name: s.name,
+    name: text(s.name),
     intervalUs: s.intervalUs,
     stopTimeoutMs: Math.floor(s.stopTimeoutMs * NESTED_STOP_SHARE),
   }
@@ -255,7 +255,7 @@ const checkPortGone = (m) => (isObject(m) && m.t === MSG.PORT_GONE && isId(m.k) 
 /** @returns {ChunkMsg} */
 function chunk(threadId, threadName, ids, json, spans) {
   /** @type {ChunkMsg} */
-  const msg = { t: MSG.CHUNK, threadId, threadName, ids, json }
+  const msg = { t: MSG.CHUNK, threadId, threadName: text(threadName), ids, json }
   if (spans !== undefined) msg.spans = spans
   return msg
 }
@@ -283,12 +283,12 @@ function checkChunk(m) {
  */
 
 /** @returns {EffectsMsg} */
-const effects = (id, threadId, threadName, text) => ({
+const effects = (id, threadId, threadName, effectsText) => ({
   t: MSG.EFFECTS,
   id,
   threadId,
-  threadName,
-  effects: text,
+  threadName: text(threadName),
+  effects: effectsText,
 })
 
 /** @returns {EffectsMsg | null} */
@@ -419,7 +419,7 @@ function checkError(m) {
 const exit = (threadId, threadName, ids, code) => ({
   t: MSG.EXIT,
   threadId,
-  threadName,
+  threadName: text(threadName),
   ids,
   code,
 })
