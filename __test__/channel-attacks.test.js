@@ -222,3 +222,37 @@ test('require() of package files gives user code in a worker no way onto the por
     await within(w.terminate(), 'terminate()')
   }
 })
+
+test('ownership relayed: a worker two levels below a worker is accepted as its own thread', async () => {
+  const wt = require('node:worker_threads')
+  const { runProfile } = require('..')
+  // main → outer → middle → inner: each creates the next and forwards what it says; all
+  // stay up until the profile has stopped.
+  const leaf = `
+    const { parentPort, threadId } = require('node:worker_threads')
+    function innerWork(ms) { const end = Date.now() + ms; let x = 0; while (Date.now() < end) x += Math.sqrt(x + 1); return x }
+    innerWork(60)
+    parentPort.on('message', () => {})
+    parentPort.postMessage(threadId)`
+  const spawn = (name, code) => `
+    const { Worker, parentPort } = require('node:worker_threads')
+    const w = new Worker(${JSON.stringify(code)}, { eval: true, name: ${JSON.stringify(name)} })
+    w.on('message', (m) => parentPort.postMessage(m))`
+  const code = spawn('middle', spawn('inner', leaf))
+  const outer = { worker: null }
+  try {
+    const { result: innerId, report } = await runProfile(async () => {
+      outer.worker = new wt.Worker(code, { eval: true, name: 'outer' })
+      return within(new Promise((resolve) => outer.worker.once('message', resolve)), 'inner up')
+    })
+    assert.deepEqual(
+      report.threads.map((t) => t.name),
+      ['main', 'outer', 'middle', 'inner'],
+    )
+    const inner = threadOf(report, innerId)
+    assert.ok(inner.profile.sampleCount > 0, 'the innermost worker’s samples came home')
+    for (const t of report.threads) assert.deepEqual(t.dropped, {}, `${t.name}: nothing dropped`)
+  } finally {
+    await within(outer.worker.terminate(), 'terminate()')
+  }
+})
