@@ -247,14 +247,17 @@ async function forgeryScene() {
   const { startProfile } = require('..')
   const hub = require('../lib/thread/hub')
   const first = context('forgery-first')
-  const warmUp = first(() => startProfile({ name: 'first' }))
+  const warmUp = first(() => startProfile({ name: 'first', stopTimeoutMs: 15_000 }))
   const forger = first(() => new wt.Worker(fixture('forger.js'), { name: 'forger' }))
   await first(() => ask(forger, { op: 'work', ms: 1 }))
   await within(warmUp.stop(), 'the first profile stops')
   assert.deepEqual(await ask(forger, { op: 'found' }), { found: true }, 'the forger has the port')
 
   const ctx = context('forgery')
-  const profile = ctx(() => startProfile({ name: 'attacked', samplingIntervalUs: 500 }))
+  // A long stop timeout: on a loaded machine a 'timeout' here would hide what is tested.
+  const profile = ctx(() =>
+    startProfile({ name: 'attacked', samplingIntervalUs: 500, stopTimeoutMs: 15_000 }),
+  )
   const key = [...hub.sessions.values()].find((s) => s.name === 'attacked').id
   const sibling = ctx(() => new wt.Worker(fixture('sibling.js'), { name: 'sibling' }))
   const { nestedThreadId } = await once(sibling, 'message')
