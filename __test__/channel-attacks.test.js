@@ -256,3 +256,18 @@ test('ownership relayed: a worker two levels below a worker is accepted as its o
     await within(outer.worker.terminate(), 'terminate()')
   }
 })
+
+test('a failure the worker’s runtime swallows is counted in its report entry', async () => {
+  const scene = await forgeryScene()
+  const { ask } = require('./helpers')
+  try {
+    assert.deepEqual(await ask(scene.forger, { op: 'fail-inspector' }), { armed: true })
+    const report = await within(scene.profile.stop(), 'stop()')
+    const forger = threadOf(report, scene.forger.threadId)
+    assert.ok(forger.failures.inspector >= 1, `inspector failures: ${forger.failures.inspector}`)
+    for (const t of report.threads)
+      if (t !== forger) assert.deepEqual(t.failures, {}, `${t.name}: no failures`)
+  } finally {
+    await scene.close()
+  }
+})
