@@ -271,3 +271,31 @@ test('a failure the worker’s runtime swallows is counted in its report entry',
     await scene.close()
   }
 })
+
+test('effects keep only the fields that were checked', async () => {
+  const { ProfileSession } = require('../lib/main/session')
+  const { DEFAULTS } = require('../lib/protocol')
+  const session = new ProfileSession(1, 'unit', { ...DEFAULTS, mainThread: false })
+  session.setEffects(
+    5,
+    'w',
+    serialize(
+      goodEffects({
+        extra: 'x',
+        custom: [{ name: 'n', data: '1', atNs: 1n, extra: true }],
+        eventLoopUtilization: { idle: 0, active: 1, utilization: 1, extra: 1 },
+        dropped: { malformed: 2 },
+      }),
+    ),
+  )
+  const report = await within(session.stop(), 'stop()')
+  const t = threadOf(report, 5)
+  assert.deepEqual(t.effects, {
+    cpuTimeNs: 1n,
+    wallTimeNs: 1n,
+    eventLoopUtilization: { idle: 0, active: 1, utilization: 1 },
+    custom: [{ name: 'n', data: 1, atNs: 1n }],
+    errors: [],
+  })
+  assert.deepEqual(t.dropped, { malformed: 2 }, 'what the worker counted itself')
+})

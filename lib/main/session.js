@@ -176,11 +176,21 @@ class ProfileSession {
       const value = check.effectsValue(deserialize(text))
       if (value === null) throw new TypeError('not a ThreadEffects')
       // recordEffect() data was serialized where it was recorded (so bad data fails there).
-      const custom = value.custom.map((e) => ({ ...e, data: deserialize(e.data) }))
-      const { dropped, failures, ...rest } = value
-      effects = { ...rest, custom }
-      for (const [k, n] of Object.entries(dropped ?? {})) countIn(t.dropped, k, n)
-      for (const [k, n] of Object.entries(failures ?? {})) countIn(t.failures, k, n)
+      // Only the fields checked: nothing else the text carries reaches the report.
+      const { cpuTimeNs, wallTimeNs, eventLoopUtilization: elu, exitCode } = value
+      effects = {
+        cpuTimeNs,
+        wallTimeNs,
+        eventLoopUtilization: { idle: elu.idle, active: elu.active, utilization: elu.utilization },
+        custom: value.custom.map((e) => ({
+          name: e.name,
+          data: deserialize(e.data),
+          ...(e.atNs === undefined ? {} : { atNs: e.atNs }),
+        })),
+        ...(exitCode === undefined ? {} : { exitCode }),
+      }
+      for (const [k, n] of Object.entries(value.dropped ?? {})) countIn(t.dropped, k, n)
+      for (const [k, n] of Object.entries(value.failures ?? {})) countIn(t.failures, k, n)
     } catch (err) {
       debug('thread %d: dropped effects that do not check: %s', threadId, err)
       return this.countDrop(threadId, DROP.BAD_EFFECTS)
