@@ -8,9 +8,9 @@
 // profiling themselves with node:inspector, (b0) the messages through plain Workers. Each
 // phase runs in a fresh `node --expose-gc` child.
 //
-//   node bench/leaks.js          (or: npm run bench:leaks)
-//   node bench/leaks.js --cycles 200 --messages 10000   (a shorter run)
-//   node bench/leaks.js --phase messages --profiled-every 0   (one phase, JSON out, re-runs
+//   node bench/soak/leaks.js          (or: npm run bench:leaks)
+//   node bench/soak/leaks.js --cycles 200 --messages 10000   (a shorter run)
+//   node bench/soak/leaks.js --phase messages --profiled-every 0   (one phase, JSON out, re-runs
 //       itself with --expose-gc if needed; phases: plain, inspector, ours, messages-plain,
 //       messages; in (b) every Nth batch is sent inside a profile, 0: none)
 //
@@ -19,9 +19,9 @@
 
 const path = require('node:path')
 const wt = require('node:worker_threads')
-const { nextMessage, sleep, loadOurs } = require('./harness')
+const { nextMessage, sleep, loadOurs } = require('../harness')
 
-const ROOT = path.resolve(__dirname, '..')
+const ROOT = path.resolve(__dirname, '..', '..')
 const CYCLES = 2000
 const CONCURRENCY = 4 // workers alive at once in phase (a)
 const MESSAGES = 100_000
@@ -540,7 +540,7 @@ const PHASES = ['plain', 'inspector', 'ours', 'messages-plain', 'messages']
 /** Parent: every phase in its own `node --expose-gc` child, then one report. */
 function main(argv) {
   const { spawnSync } = require('node:child_process')
-  const { environment } = require('./harness')
+  const { environment } = require('../harness')
   const started = Date.now()
   const results = {}
   for (const phase of PHASES) {
