@@ -29,7 +29,9 @@ const POOL = 4 // workers in phase (b)
 const BATCH = 100 // messages per worker per batch in phase (b)
 const PROFILED_EVERY = 10 // every 10th batch of (b) is sent from inside a profile
 const WARMUP_CYCLES = 20
-const TARGET_RSS_MB = 20
+// RSS growth after GC may exceed the same run's floor (the same churn without us) by this
+// much; judged in main(), where the floors' results are.
+const RSS_BUDGET_MB = 20
 const SETTLE_MS = 3500 // see settle()
 const MB = 1e6
 
@@ -375,7 +377,7 @@ function phaseLines(out, name, before, after, extra = []) {
 async function runPhase(phase, { cycles, messages, profiledEvery }) {
   const out = []
   const targets = []
-  const target = (name, met, value) => targets.push({ name, met, value })
+  const target = (name, met, value, growth) => targets.push({ name, met, value, growth })
   const PlainWorker = wt.Worker
   const pw = await loadOurs()
   const hub = require(path.join(ROOT, 'lib', 'thread', 'hub'))
@@ -433,9 +435,10 @@ async function runPhase(phase, { cycles, messages, profiledEvery }) {
     ])
     if (ours) {
       target(
-        `(a) RSS growth after GC ≤ ${TARGET_RSS_MB} MB`,
-        growth <= TARGET_RSS_MB * MB,
+        `(a) RSS growth after GC ≤ floor (a1) + ${RSS_BUDGET_MB} MB`,
+        null,
         signed(growth),
+        growth,
       )
       baselineTargets(target, '(a)', '', before, after)
       target(
@@ -500,14 +503,16 @@ async function runPhase(phase, { cycles, messages, profiledEvery }) {
     ],
   )
   target(
-    `(b) RSS growth after GC ≤ ${TARGET_RSS_MB} MB, pool alive`,
-    alive <= TARGET_RSS_MB * MB,
+    `(b) RSS growth after GC ≤ floor (b0) + ${RSS_BUDGET_MB} MB, pool alive`,
+    null,
     signed(alive),
+    alive,
   )
   target(
-    `(b) RSS growth after GC ≤ ${TARGET_RSS_MB} MB, pool terminated`,
-    all <= TARGET_RSS_MB * MB,
+    `(b) RSS growth after GC ≤ floor (b0) + ${RSS_BUDGET_MB} MB, pool terminated`,
+    null,
     signed(all),
+    all,
   )
   baselineTargets(target, '(b)', ' (pool terminated)', before, after)
   const wb = b.workersBefore
@@ -570,18 +575,25 @@ function main(argv) {
   for (const phase of PHASES) {
     console.log(results[phase].out.join('\n'))
     for (const t of results[phase].targets) {
-      if (t.name.startsWith('(a) RSS') && floor !== undefined) {
-        t.value += ` (floors: plain Worker ${signed(floor)}, inspector-profiled Worker ${signed(inspectorFloor)})`
+      // RSS targets are judged here, against the floor phase of this same run.
+      if (t.name.startsWith('(a) RSS')) {
+        t.met =
+          inspectorFloor === undefined ? null : t.growth <= inspectorFloor + RSS_BUDGET_MB * MB
+        if (floor !== undefined)
+          t.value += ` (floors: plain Worker ${signed(floor)}, inspector-profiled Worker ${signed(inspectorFloor)})`
       }
       const b0 = results['messages-plain']
-      if (t.name.startsWith('(b) RSS') && b0?.alive !== undefined) {
-        t.value += ` (plain Worker pool: ${signed(t.name.endsWith('alive') ? b0.alive : b0.all)})`
+      if (t.name.startsWith('(b) RSS')) {
+        const base = t.name.endsWith('alive') ? b0?.alive : b0?.all
+        t.met = base === undefined ? null : t.growth <= base + RSS_BUDGET_MB * MB
+        if (base !== undefined) t.value += ` (plain Worker pool: ${signed(base)})`
       }
       targets.push(t)
     }
   }
   console.log('\nTargets (figures only; never an exit code):')
-  for (const t of targets) console.log(`  ${t.met ? 'MET ' : 'MISS'}  ${t.name}: ${t.value}`)
+  const verdict = (met) => (met === null ? 'n/a ' : met ? 'MET ' : 'MISS')
+  for (const t of targets) console.log(`  ${verdict(t.met)}  ${t.name}: ${t.value}`)
   console.log(`\nTotal time: ${((Date.now() - started) / 1000).toFixed(0)} s`)
 }
 
