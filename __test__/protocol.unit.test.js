@@ -132,6 +132,10 @@ test('each validator refuses every other kind of message, and null, without thro
       assert.equal(validate(msg), msg.t === kind ? msg : null, `check.${name}(${msg.t})`)
     for (const m of [null, undefined, 0, 'x']) assert.equal(validate(m), null, `${name}(${m})`)
   }
+  // A message with every field of its kind but another kind's `t` is that other kind.
+  for (const [msg, validate] of cases)
+    for (const t of [...Object.values(MSG), 'nope'])
+      if (t !== msg.t) assert.equal(validate({ ...msg, t }), null, `${msg.t} relabelled ${t}`)
 })
 
 test('optional fields may be absent, and builders leave them out when not given', () => {
