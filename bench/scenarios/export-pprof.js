@@ -170,7 +170,7 @@ function stallPhases(text, parsed) {
 
 /**
  * Native objects are freed when V8 collects their JS wrappers, on the JS thread, at
- * whatever GC comes next (measured below: ~0.7 ms per dropped 100k-sample CpuProfile).
+ * whatever GC comes next (its cost per dropped profile is measured below).
  * So phases that drop CpuProfiles ((iii), (v)) are interleaved only with each other, and
  * run after the phases that drop none: otherwise their deferred frees would land in the
  * idle baseline. With --expose-gc each phase also starts from a collected heap.

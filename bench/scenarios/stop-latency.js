@@ -8,7 +8,7 @@
 // thread sampled too) and stopped or terminated PROFILE_MS later. Idle samples run in
 // overlapping lanes (a new one every SLOT_MS, each acting mid-slot, so no two operations
 // or worker starts meet), arms rotating; busy samples run one at a time, so there is
-// never more than one spinning worker on the 2 cores.
+// never more than one spinning worker on a small machine.
 //
 // Targets, against the plain Worker's terminate() in the same state and the same run:
 // idle, stop() and terminate() within IDLE_TIMES × its p50 and its p99; busy, p99 within

@@ -106,10 +106,9 @@ const turn = () => new Promise((resolve) => setImmediate(resolve))
 
 /**
  * Collect, then give the process time to hand memory back: gc() with turns between (napi
- * finalizers run then), repeated for SETTLE_MS. Measured here: after worker churn, RSS
- * stays flat for ~2.4 s after a gc() and then drops by up to ~25 MB in one step (memory
- * released by a delayed task, not by the collection itself), so a reading taken sooner
- * carries that memory as noise.
+ * finalizers run then), repeated for SETTLE_MS. After worker churn RSS can stay flat for
+ * seconds after a gc() and then drop in one step (memory released by a delayed task, not
+ * by the collection itself), so a reading taken sooner carries that memory as noise.
  */
 async function settle() {
   const end = Date.now() + SETTLE_MS
