@@ -7,7 +7,7 @@ const path = require('node:path')
 const binding = require('../binding.js')
 const { ROOT, runNode } = require('./helpers')
 
-test('a missing native binary names the command that builds it', () => {
+test('a missing native binary names the platform package and the command that builds it', () => {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'pw-nobin-'))
   for (const f of ['index.js', 'binding.js', 'package.json'])
     fs.copyFileSync(path.join(ROOT, f), path.join(dir, f))
@@ -16,6 +16,11 @@ test('a missing native binary names the command that builds it', () => {
   assert.notEqual(r.status, 0)
   assert.match(r.stderr, /native addon is not built/)
   assert.match(r.stderr, /Build it with `npm run build` in /)
+  const libc = process.report.getReport().header.glibcVersionRuntime ? 'gnu' : 'musl'
+  const suffix = { linux: `-${libc}`, win32: '-msvc' }[process.platform] ?? ''
+  const pkg = `profiled-worker-${process.platform}-${process.arch}${suffix}`
+  assert.ok(r.stderr.includes(`the package ${pkg})`), r.stderr)
+  assert.match(r.stderr, /without --omit=optional/)
   assert.match(r.stderr, /ERR_PROFILED_WORKER_NOT_BUILT/)
 })
 

@@ -182,3 +182,127 @@ test('a worker or profile name of any length builds messages that pass their che
   assert.ok(check.exit(build.exit(5, name, [3], 0)))
   assert.ok(check.error(build.error(5, name, [3], new Error('x'))))
 })
+
+test('each validator refuses every other kind of message, and null, without throwing', () => {
+  const validators = Object.entries(check).filter(
+    ([name]) => !['toChild', 'fromChild', 'envelope'].includes(name),
+  )
+  const messages = [...cases.map(([msg]) => msg), build.stopAll()]
+  for (const [name, validate] of validators) {
+    // check.stopAll reads 'stop-all', check.portGone 'port-gone', ...
+    const kind = name.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`)
+    for (const msg of messages)
+      assert.equal(validate(msg), msg.t === kind ? msg : null, `check.${name}(${msg.t})`)
+    for (const m of [null, undefined, 0, 'x']) assert.equal(validate(m), null, `${name}(${m})`)
+  }
+  // A message with every field of its kind but another kind's `t` is that other kind.
+  for (const [msg, validate] of cases)
+    for (const t of [...Object.values(MSG), 'nope'])
+      if (t !== msg.t) assert.equal(validate({ ...msg, t }), null, `${msg.t} relabelled ${t}`)
+})
+
+test('optional fields may be absent, and builders leave them out when not given', () => {
+  const task = build.task(0, 1, [3])
+  assert.deepEqual(task, { t: MSG.TASK, k: 0, n: 1, ids: [3] })
+  assert.equal(check.task(task), task)
+  const ports = [[['a', 0], 1]]
+  assert.equal(build.task(0, 1, [3], ports).ports, ports)
+
+  const chunk = build.chunk(5, 'w', [3], '{}')
+  assert.deepEqual(chunk, { t: MSG.CHUNK, threadId: 5, threadName: 'w', ids: [3], json: '{}' })
+  assert.equal(check.chunk(chunk), chunk)
+  const spans = { 3: [1, 2] }
+  assert.equal(build.chunk(5, 'w', [3], '{}', spans).spans, spans)
+
+  const start = build.start(session, true)
+  const bare = { ...start }
+  delete bare.owner
+  delete bare.stopTimeoutMs
+  assert.equal(check.start(bare), bare)
+
+  const err = build.error(5, 'w', [3], 'x')
+  assert.equal(check.error(err), err)
+})
+
+test('an Error keeps its name, message and stack, and gets a code only when it has one', () => {
+  const e = new TypeError('m')
+  assert.deepEqual(build.error(5, 'w', [3], e).error, {
+    name: 'TypeError',
+    message: 'm',
+    stack: e.stack,
+  })
+  const noStack = new Error('n')
+  noStack.stack = undefined
+  assert.deepEqual(build.error(5, 'w', [3], noStack).error, { name: 'Error', message: 'n' })
+  const coded = Object.assign(new Error('c'), { code: 0 })
+  assert.equal(build.error(5, 'w', [3], coded).error.code, 0)
+})
+
+test('bounds are inclusive: the largest allowed value passes, one more is refused', () => {
+  const { LIMITS, STOP_TIMEOUT_MAX_MS, isStopTimeoutMs } = require('../lib/protocol')
+  assert.ok(isStopTimeoutMs(STOP_TIMEOUT_MAX_MS))
+  assert.ok(!isStopTimeoutMs(STOP_TIMEOUT_MAX_MS + 1))
+  assert.ok(!isStopTimeoutMs('5'))
+  assert.ok(isStopTimeoutMs(0.5))
+
+  const ids = (n) => Array.from({ length: n }, (_, i) => i + 1)
+  assert.ok(check.stop(build.stop(1)))
+  const full = build.task(0, 1, ids(LIMITS.ids))
+  assert.equal(check.task(full), full)
+  assert.equal(check.task(build.task(0, 1, ids(LIMITS.ids + 1))), null)
+
+  const deep = Array(LIMITS.pathDepth).fill('a')
+  assert.ok(check.task(build.task(0, 1, [3], [[deep, 1]])))
+  assert.equal(check.task(build.task(0, 1, [3], [[[...deep, 'a'], 1]])), null)
+
+  const many = Array.from({ length: LIMITS.ports }, (_, i) => [['a'], i + 1])
+  assert.ok(check.task(build.task(0, 1, [3], many)))
+  assert.equal(check.task(build.task(0, 1, [3], [...many, [['a'], 1]])), null)
+})
+
+test('a list is refused when any one entry is bad, not only when all are', () => {
+  const good = [['a', 0], 1]
+  for (const bad of [[['a', {}], 1], [['a'], 1, 2], { length: 2, 0: ['a'], 1: 1 }, [['a'], 0]])
+    assert.equal(check.task(build.task(0, 1, [3], [good, bad])), null, JSON.stringify(bad))
+  for (const spans of [{ 3: [1, 2], 4: [1] }, { 3: ['1', '2'] }, { 3: [1, Infinity] }])
+    assert.equal(check.chunk(build.chunk(5, 'w', [3], '{}', spans)), null, JSON.stringify(spans))
+  const err = build.error(5, 'w', [3], new Error('x'))
+  for (const forged of [
+    { ...err, threadId: 0 },
+    { ...err, threadName: 1 },
+  ])
+    assert.equal(check.error(forged), null)
+})
+
+test('the envelope is checked field by field', () => {
+  const { port1 } = new (require('node:worker_threads').MessageChannel)()
+  const env = { port: port1, execArgv: ['--x'], threadName: 'w', start: [], ports: [] }
+  assert.equal(check.envelope(env), env)
+  for (const [field, values] of Object.entries({
+    port: [null, 1],
+    execArgv: [null, ['--x', 1], [1, '--x']],
+    threadName: [1],
+    start: [null, {}],
+    ports: [null, [[['a'], 0]]],
+  }))
+    for (const v of values)
+      assert.equal(check.envelope({ ...env, [field]: v }), null, `${field} = ${String(v)}`)
+  for (const v of [null, undefined, 'x']) assert.equal(check.envelope(v), null)
+  port1.close()
+})
+
+test('the documented defaults, the main thread’s name, and the hooks into Node', () => {
+  const protocol = require('../lib/protocol')
+  assert.deepEqual(
+    { ...DEFAULTS },
+    { samplingIntervalUs: 1000, mainThread: true, stopTimeoutMs: 2000 },
+  )
+  assert.equal(protocol.MAIN_THREAD_NAME, 'main')
+  assert.ok(require('node:fs').statSync(protocol.RUNTIME_PATH).isFile())
+  assert.equal(protocol.RUNTIME_PATH, require.resolve('../lib/worker/index.js'))
+  // Node's ports dispatch through this registered symbol: if Node renamed it, the
+  // runtime could no longer act before user listeners.
+  const { port1 } = new (require('node:worker_threads').MessageChannel)()
+  assert.equal(typeof port1[protocol.HYBRID_DISPATCH], 'function')
+  port1.close()
+})

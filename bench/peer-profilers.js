@@ -1,6 +1,6 @@
 'use strict'
 // The peer profilers, started the way each one documents, from inside a worker. Shared by
-// robustness-peers.js (terminate while profiling) and scenarios/profiling-cost.js
+// soak/robustness-peers.js (terminate while profiling) and scenarios/profiling-cost.js
 // (sampling overhead). The peers live in bench/peers, an isolated package
 // (npm run bench:peers:install); they are never dependencies of profiled-worker.
 

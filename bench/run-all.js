@@ -14,7 +14,7 @@ const path = require('node:path')
 const { fork } = require('node:child_process')
 const { QUICK, cpuText, formatReport } = require('./harness')
 
-// In table order: the issue's scenarios 1–6 (5 is two scripts).
+// In table order: scenarios 1–6 (5 is two scripts), then per-task attribution and CLI start.
 const SCENARIOS = [
   'idle-cost', // 1 idle cost of the patch: worker start, round trips
   'profiling-cost', // 2 sampling cost in a CPU-bound worker, ours vs floor vs peers
@@ -23,8 +23,8 @@ const SCENARIOS = [
   'export-pprof', // 5 pprof encode vs pprof-format, loop delay during async export
   'export-json', // 5 bigint-safe JSON vs json-bigint / lossless-json
   'scale', // 6 1–32 workers in one profile
-  'pool-tasks', // issue #5: per-task bookkeeping cost and attribution accuracy
-  'cli-start', // issue #19: 10 worker starts under plain node, --cpu-prof and the CLI
+  'pool-tasks', // per-task bookkeeping cost and attribution accuracy
+  'cli-start', // 10 worker starts under plain node, --cpu-prof and the CLI
 ]
 
 function option(name) {

@@ -4,7 +4,9 @@
 // (defaults: 1 ms sampling, main thread sampled too: ~PROFILE_S × 1000 samples per
 // thread); then `profile.stop()` → report → `report.toPprofAsync()`, while
 // perf_hooks.monitorEventLoopDelay({ resolution: 1 }) watches the main thread. Baseline:
-// the same probe and the same busy worker with no profile, before and after.
+// the same probe and the same busy worker with no profile, before and after. Target: the
+// profile coming home stalls the loop no longer than the longest no-profile window of the
+// same run (what this machine does to the loop anyway).
 //
 // The long profile runs once per run (it is most of this scenario's time), so its
 // headline figure is one reading, not a median.
@@ -22,7 +24,6 @@ const FIB = path.join(__dirname, 'workers', 'fib.js')
 const PROFILE_S = full(60, 10)
 const BASELINE_S = full(8, 3) // before the profile, and again after it
 const WINDOW_MS = 1000
-const TARGET_MS = 2
 
 const histogram = monitorEventLoopDelay({ resolution: 1 })
 
@@ -107,9 +108,11 @@ async function run(log) {
       arm: `${PROFILE_S} s profile comes home: stop → report → toPprofAsync`,
       median: home,
       spread: `n=1 (1 profile/run), ${homeMs.toFixed(0)} ms window`,
-      ratio: `${(home / b.median).toFixed(2)}× baseline median, ${(home / b.max).toFixed(2)}× its max`,
-      target: `≤ ${TARGET_MS} ms`,
-      met: home <= TARGET_MS,
+      ratio:
+        `${(home / b.median).toFixed(2)}× baseline median (+${(home - b.median).toFixed(2)} ms), ` +
+        `${(home / b.max).toFixed(2)}× its max`,
+      target: '≤ the baseline max',
+      met: home <= b.max,
     },
   ]
   const notes = [

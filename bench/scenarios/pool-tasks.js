@@ -1,5 +1,5 @@
 'use strict'
-// Per-task attribution in a shared worker (issue #5): what the bookkeeping costs the
+// Per-task attribution in a shared worker: what the bookkeeping costs the
 // worker, and how accurate it is.
 //
 //   node bench/scenarios/pool-tasks.js [--quick]
@@ -11,7 +11,9 @@
 //                inspector (what our profiling costs without any task bookkeeping);
 //   per-task   — a profile active on the main thread sends every task: each message is
 //                announced, its context tracked through its awaits, its switches marked.
-// The bookkeeping's cost is per-task against sampler.
+// The bookkeeping's cost is per-task against sampler. Task sizes are durations: the worker
+// calibrates the loop count that takes that long, and times its work in every task; the
+// row's label gives the mean it measured over all arms.
 //
 // Accuracy: profiles A and B send interleaved fibA / fibB tasks (sync and async) to one
 // worker; the share of each one's worker samples that is its own function.
@@ -22,11 +24,44 @@ const { AsyncResource } = require('node:async_hooks')
 const { QUICK, main, stats, median, nextMessage } = require('../harness')
 const { samplesUnder } = require('../../__test__/helpers')
 
+// The thread's own CPU clock (the addon's threadCpuTime): a task's work is timed in CPU
+// time, which other processes on the machine do not stretch.
+const BINDING = JSON.stringify(require.resolve('../../binding.js'))
+
 const WORKER = `
   const { parentPort } = require('node:worker_threads')
+  const { threadCpuTime } = require(${BINDING})
+  const cpuMs = () => Number(threadCpuTime()) / 1e6
   let session = null
-  function work(n) { let x = 0; for (let i = 0; i < n; i++) x += Math.sqrt(i + x); return x }
+  let workMs = 0
+  let tasks = 0
+  let sink = 0 // keeps the loop's result alive, so the compiler cannot drop the work
+  function loop(n) { let x = 0; for (let i = 0; i < n; i++) x += Math.sqrt(i + x); return x }
+  function work(n) { const t = cpuMs(); sink += loop(n); workMs += cpuMs() - t }
+  // The loop count that takes \`us\` µs here: rescaled over a few passes, each pass timing
+  // the fastest of 5 batches (the least disturbed by other work on the machine).
+  function calibrate(us) {
+    let n = 1000
+    for (let pass = 0; pass < 4; pass++) {
+      const calls = Math.max(5, Math.round(5000 / us))
+      let best = Infinity
+      for (let b = 0; b < 5; b++) {
+        const t = cpuMs()
+        for (let k = 0; k < calls; k++) sink += loop(n)
+        best = Math.min(best, ((cpuMs() - t) * 1000) / calls)
+      }
+      n = Math.max(1, Math.round((n * us) / best))
+    }
+    return n
+  }
   parentPort.on('message', async (m) => {
+    if (m.calibrate !== undefined) return parentPort.postMessage(calibrate(m.calibrate))
+    if (m === 'work-stats') {
+      parentPort.postMessage((workMs * 1000) / tasks)
+      workMs = 0
+      tasks = 0
+      return
+    }
     if (m === 'sampler-on' || m === 'sampler-off') {
       if (m === 'sampler-on') {
         session = new (require('node:inspector').Session)()
@@ -47,6 +82,7 @@ const WORKER = `
     } else {
       work(m.n)
     }
+    tasks++
     parentPort.postMessage(m.i)
   })`
 
@@ -67,22 +103,29 @@ function pingPong(w, task, ms, send = (m) => w.postMessage(m)) {
   })
 }
 
+// [key, work per task in µs (calibrated), async]
+const TASKS = [
+  ['sync-small', 30, false],
+  ['async-small', 30, true],
+  ['sync-large', 500, false],
+  ['async-large', 500, true],
+]
+
 function ask(w, m) {
-  const reply = nextMessage(w, `the answer to ${m}`)
+  const reply = nextMessage(w, `the answer to ${JSON.stringify(m)}`)
   w.postMessage(m)
   return reply
 }
 
 async function cost(log, { rounds, sampleMs }) {
   const rows = []
-  for (const [label, task] of [
-    ['sync 30 µs task', { n: 2000, async: false }],
-    ['async 30 µs task', { n: 2000, async: true }],
-    ['sync 0.5 ms task', { n: 40000, async: false }],
-    ['async 0.5 ms task', { n: 40000, async: true }],
-  ]) {
+  const measured = {}
+  for (const [key, us, async] of TASKS) {
     const w = new Worker(WORKER, { eval: true })
+    await pingPong(w, { n: 1000, async }, 300) // warm up the loop before timing it
+    const task = { n: await ask(w, { calibrate: us }), async }
     await pingPong(w, task, 300) // warm up
+    await ask(w, 'work-stats')
     const arms = {
       plain: () => pingPong(w, task, sampleMs),
       sampler: async () => {
@@ -109,14 +152,18 @@ async function cost(log, { rounds, sampleMs }) {
         const name = names[(r + k) % names.length]
         samples[name].push(await arms[name]())
       }
-      log(`  ${label}: round ${r + 1}/${rounds}`)
+      log(`  ${key}: round ${r + 1}/${rounds}`)
     }
+    const workUs = await ask(w, 'work-stats')
+    measured[key] = workUs
+    const label = `${async ? 'async' : 'sync'}, ${fmtUs(workUs)} of work per task${async ? ', 5 awaits' : ''}`
     await w.terminate()
     const base = median(samples.sampler)
     for (const name of names) {
       const s = stats(samples[name])
       rows.push({
         scenario: `per-task bookkeeping, ${label} (tasks/s)`,
+        key,
         arm: name,
         ...s,
         unit: '/s',
@@ -129,8 +176,10 @@ async function cost(log, { rounds, sampleMs }) {
       })
     }
   }
-  return rows
+  return { rows, measured }
 }
+
+const fmtUs = (us) => (us >= 1000 ? `${(us / 1000).toFixed(2)} ms` : `${us.toFixed(0)} µs`)
 
 async function accuracy(log, runs) {
   const shares = []
@@ -179,11 +228,13 @@ async function accuracy(log, runs) {
 
 main(async (log) => {
   const quick = QUICK
-  const rows = await cost(log, { rounds: quick ? 3 : 7, sampleMs: quick ? 300 : 700 })
+  const { rows, measured } = await cost(log, {
+    rounds: quick ? 3 : 7,
+    sampleMs: quick ? 300 : 700,
+  })
   const acc = await accuracy(log, quick ? 2 : 5)
   rows.push(...acc.rows)
-  const taskRow = (label) =>
-    rows.find((r) => r.scenario.includes(label) && r.arm === 'per-task').ratio
+  const taskRow = (key) => rows.find((r) => r.key === key && r.arm === 'per-task').ratio
   return {
     rows,
     targets: [
@@ -195,9 +246,12 @@ main(async (log) => {
     ],
     notes: [
       'bookkeeping cost (per-task vs sampler alone): ' +
-        ['sync 30 µs', 'async 30 µs', 'sync 0.5 ms', 'async 0.5 ms']
-          .map((label) => `${label} ${taskRow(label)}`)
-          .join(', '),
+        TASKS.map(
+          ([key, , async]) => `${async ? 'async' : 'sync'} ${fmtUs(measured[key])} ${taskRow(key)}`,
+        ).join(', '),
+      'task durations: the worker calibrates its loop to 30 µs and 0.5 ms of work per task, ' +
+        'then times that work in every task of every arm, both on its thread CPU clock; ' +
+        'labels give the measured mean.',
     ],
   }
 })

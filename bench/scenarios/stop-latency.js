@@ -8,7 +8,12 @@
 // thread sampled too) and stopped or terminated PROFILE_MS later. Idle samples run in
 // overlapping lanes (a new one every SLOT_MS, each acting mid-slot, so no two operations
 // or worker starts meet), arms rotating; busy samples run one at a time, so there is
-// never more than one spinning worker on the 2 cores.
+// never more than one spinning worker on a small machine.
+//
+// Targets, against the plain Worker's terminate() in the same state and the same run:
+// idle, stop() and terminate() within IDLE_TIMES × its p50 and its p99; busy, p99 within
+// the wait a busy worker is given before it is interrupted (BUSY_GRACE_MS) plus
+// IDLE_TIMES × its p99.
 //
 //   node bench/scenarios/stop-latency.js [--quick]
 
@@ -22,14 +27,17 @@ const PlainWorker = wt.Worker
 const pw = require('../..')
 const ProfiledWorker = wt.Worker
 
-const { full, main, sleep, nextMessage, percentile, median } = require('../harness')
+const { full, main, sleep, nextMessage, percentile } = require('../harness')
 
 const IDLE = path.join(__dirname, 'workers', 'echo.js')
 const BUSY = path.join(__dirname, 'workers', 'spin.js')
 const PROFILE_MS = 1000
 const SLOT_MS = 250
 const RUN = { idlePerArm: full(40, 8), busyPerArm: full(12, 3) }
-const TARGET = { p50: 5, p99: 20, busy: 50 }
+const IDLE_TIMES = 3
+// lib/parent/profiled-worker.js waits this long for a busy worker to read its port
+// before interrupting it through the inspector: a design choice, not a measured figure.
+const BUSY_GRACE_MS = 40
 
 const until = (t) => sleep(Math.max(0, t - performance.now()))
 
@@ -137,7 +145,9 @@ async function run(log) {
     ['idle', idle],
     ['busy', busy],
   ]) {
-    const base = median(data['plain terminate'])
+    const plain = data['plain terminate']
+    const baseP50 = percentile(plain, 50)
+    const baseP99 = percentile(plain, 99)
     for (const op of OPS) {
       const xs = data[op]
       const p50 = percentile(xs, 50)
@@ -147,15 +157,15 @@ async function run(log) {
         arm: `${label[op]}, ${state} worker`,
         median: p50,
         spread: `p99 ${p99.toFixed(1)} (min ${Math.min(...xs).toFixed(1)}, n=${xs.length})`,
-        ratio: op === 'plain terminate' ? 'baseline' : `p50 ${(p50 / base).toFixed(2)}× plain`,
+        ratio: op === 'plain terminate' ? 'baseline' : `p50 ${(p50 / baseP50).toFixed(2)}× plain`,
       }
       if (op !== 'plain terminate') {
         if (state === 'idle') {
-          row.target = `p50 ≤ ${TARGET.p50} ms, p99 ≤ ${TARGET.p99} ms`
-          row.met = p50 <= TARGET.p50 && p99 <= TARGET.p99
+          row.target = `p50, p99 ≤ ${IDLE_TIMES}× plain's`
+          row.met = p50 <= IDLE_TIMES * baseP50 && p99 <= IDLE_TIMES * baseP99
         } else {
-          row.target = `p99 ≤ ${TARGET.busy} ms`
-          row.met = p99 <= TARGET.busy
+          row.target = `p99 ≤ ${BUSY_GRACE_MS} ms grace + ${IDLE_TIMES}× plain's`
+          row.met = p99 <= BUSY_GRACE_MS + IDLE_TIMES * baseP99
         }
       }
       rows.push(row)

@@ -355,4 +355,112 @@ mod tests {
     let p = decode(&report_to_pprof(&r, &PprofOptions::default()));
     assert_eq!(p.sample_type.len(), 2);
   }
+
+  #[test]
+  fn labels_carry_the_thread_and_the_profile() {
+    let r = Report::merge("req-1", vec![thread(3, None)]).unwrap();
+    let p = decode(&report_to_pprof(&r, &PprofOptions::default()));
+    assert_eq!(s(&p, 0), "");
+    for x in &p.sample {
+      let by_key: Vec<_> = x
+        .label
+        .iter()
+        .map(|l| (s(&p, l.key), l.num, s(&p, l.str)))
+        .collect();
+      assert_eq!(
+        by_key,
+        vec![
+          ("thread_id", 3, ""),
+          ("thread_name", 0, "t3"),
+          ("profile_id", 0, "req-1")
+        ]
+      );
+    }
+    let r = Report::merge("", vec![thread(3, None)]).unwrap();
+    let p = decode(&report_to_pprof(&r, &PprofOptions::default()));
+    assert!(p.sample.iter().all(|x| x.label.len() == 2));
+  }
+
+  #[test]
+  fn period_time_and_types_of_the_profile() {
+    let r = Report::merge("", vec![thread(0, None), thread(1, None)]).unwrap();
+    // Each thread's samples span 1100..1600 µs: 2 × 500 µs over 8 samples.
+    let p = decode(&report_to_pprof(&r, &PprofOptions::default()));
+    assert_eq!(p.period, 125_000);
+    assert_eq!(p.time_nanos, 0);
+    let pt = p.period_type.as_ref().unwrap();
+    assert_eq!((s(&p, pt.ty), s(&p, pt.unit)), ("wall", "nanoseconds"));
+    assert_eq!(s(&p, p.default_sample_type), "wall");
+    let opts = PprofOptions {
+      time_nanos: 1_700_000_000_000_000_000,
+      period_nanos: Some(7),
+    };
+    let p = decode(&report_to_pprof(&r, &opts));
+    assert_eq!((p.period, p.time_nanos), (7, 1_700_000_000_000_000_000));
+  }
+
+  #[test]
+  fn one_location_per_function_and_line_with_native_frames_at_line_0() {
+    let r = Report::merge("", vec![thread(0, None), thread(1, None)]).unwrap();
+    let p = decode(&report_to_pprof(&r, &PprofOptions::default()));
+    let lines: Vec<_> = p
+      .location
+      .iter()
+      .map(|l| {
+        let f = &p.function[(l.line[0].function_id - 1) as usize];
+        (s(&p, f.name), l.line[0].line, l.id)
+      })
+      .collect();
+    assert_eq!(lines.len(), 3, "{lines:?}");
+    assert!(lines.iter().any(|l| l.0 == "a" && l.1 == 1));
+    assert!(lines.iter().any(|l| l.0 == "b" && l.1 == 5));
+    assert!(lines.iter().any(|l| l.0 == "(idle)" && l.1 == 0));
+    // Ids are 1-based positions.
+    for (i, l) in p.location.iter().enumerate() {
+      assert_eq!(l.id, i as u64 + 1);
+    }
+    for (i, f) in p.function.iter().enumerate() {
+      assert_eq!(f.id, i as u64 + 1);
+    }
+    // 2 threads × 3 sampled leaves (a, b, idle).
+    assert_eq!(p.sample.len(), 6);
+  }
+
+  #[test]
+  fn a_single_profile_is_thread_0_without_a_profile_label() {
+    let t = thread(0, None);
+    let p = decode(&profile_to_pprof(&t.profile, &PprofOptions::default()));
+    assert_eq!(p.sample_type.len(), 2);
+    let count: i64 = p.sample.iter().map(|x| x.value[0]).sum();
+    assert_eq!(count, 4);
+    for x in &p.sample {
+      assert_eq!(x.label.len(), 2);
+      assert_eq!((s(&p, x.label[0].key), x.label[0].num), ("thread_id", 0));
+    }
+  }
+
+  #[test]
+  fn cpu_time_follows_wall_time_per_sample() {
+    // Busy wall: a 100 µs, b 400 µs (100 + 300): 1000 ns of CPU splits 200 / 800.
+    let r = Report::merge("", vec![thread(0, Some(1000))]).unwrap();
+    let p = decode(&report_to_pprof(&r, &PprofOptions::default()));
+    let mut by_leaf: Vec<_> = p
+      .sample
+      .iter()
+      .map(|x| {
+        let loc = &p.location[(x.location_id[0] - 1) as usize];
+        let f = &p.function[(loc.line[0].function_id - 1) as usize];
+        (s(&p, f.name).to_string(), x.value[1], x.value[2])
+      })
+      .collect();
+    by_leaf.sort();
+    assert_eq!(
+      by_leaf,
+      vec![
+        ("(idle)".to_string(), 100_000, 0),
+        ("a".to_string(), 100_000, 200),
+        ("b".to_string(), 400_000, 800)
+      ]
+    );
+  }
 }

@@ -3,9 +3,9 @@
 // ours and for peer profilers loaded inside the worker. Each (profiler, run) is its own
 // child process, so a segfault or abort is counted instead of ending the benchmark.
 //
-//   node bench/robustness-peers.js                 (or: npm run bench:robustness)
-//   node bench/robustness-peers.js --runs 1 --cycles 50 --only ours,inspector
-//   node bench/robustness-peers.js --control   (the profile is stopped before terminate():
+//   node bench/soak/robustness-peers.js                 (or: npm run bench:robustness)
+//   node bench/soak/robustness-peers.js --runs 1 --cycles 50 --only ours,inspector
+//   node bench/soak/robustness-peers.js --control   (the profile is stopped before terminate():
 //                                               tells a crash of terminate-while-profiling
 //                                               from one of worker teardown as such)
 //
@@ -19,11 +19,11 @@
 
 const path = require('node:path')
 const wt = require('node:worker_threads')
-const { nextMessage, runNode, emit, sleep, loadOurs } = require('./harness')
-const { rng } = require('./synth')
-const { PEERS, resolvePeer, startProfiler } = require('./peer-profilers')
+const { nextMessage, runNode, emit, sleep, loadOurs } = require('../harness')
+const { rng } = require('../synth')
+const { PEERS, resolvePeer, startProfiler } = require('../peer-profilers')
 
-const ROOT = path.resolve(__dirname, '..')
+const ROOT = path.resolve(__dirname, '..', '..')
 
 const CYCLES = 200
 const RUNS = 3
@@ -257,7 +257,7 @@ async function parentMain(argv) {
   const cycles = Number(opt('cycles', CYCLES))
   const only = opt('only')?.split(',')
   const control = argv.includes('--control')
-  const { environment } = require('./harness')
+  const { environment } = require('../harness')
   const started = Date.now()
   const arms = PROFILERS.filter((p) => !only || only.includes(p.key))
 
