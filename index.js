@@ -14,6 +14,7 @@ const {
   recordEffect,
 } = require('./lib/main/api')
 const { ProfileReport } = require('./lib/main/report')
+const { startContinuous } = require('./lib/continuous')
 const { trackQueue, contextQueue } = require('./lib/parent/queue')
 
 patch()
@@ -28,6 +29,7 @@ module.exports = {
   activeProfiles,
   currentProfiles,
   recordEffect,
+  startContinuous,
   contextQueue,
   trackQueue,
   ProfileReport,

@@ -62,6 +62,19 @@ function assembleNow(chunks, t0, t1) {
   return joined ?? emptyProfile(t0, t1)
 }
 
+// Told of every profile's start and stop (continuous profiling labels the samples each
+// request caused, lib/continuous/): objects with started(session) and stopped(session).
+const observers = new Set()
+const tell = (what, session) => {
+  for (const o of observers) {
+    try {
+      o[what](session)
+    } catch {
+      // An observer's failure is its own; the profile goes on.
+    }
+  }
+}
+
 // Routing key of a session: unique for the process, unlike async ids, which a context
 // keeps when it profiles again (late data for an old profile must not reach a new one).
 let nextKey = 1
@@ -89,6 +102,7 @@ class ProfileSession {
       this.mainElu0 = performance.eventLoopUtilization()
       hub.sampler.add(this.id, this.intervalUs)
     }
+    tell('started', this)
   }
 
   thread(threadId, name) {
@@ -186,6 +200,7 @@ class ProfileSession {
     this.state = 'stopped'
     this.workers.clear()
     hub.sessions.delete(this.id)
+    tell('stopped', this)
     return new ProfileReport({
       id: this.asyncId,
       name: this.name,
@@ -234,6 +249,7 @@ class ProfileSession {
     this.state = 'stopped'
     this.workers.clear()
     hub.sessions.delete(this.id)
+    tell('stopped', this)
 
     const profiles = new Map()
     await Promise.all(
@@ -252,4 +268,4 @@ class ProfileSession {
   }
 }
 
-module.exports = { ProfileSession }
+module.exports = { ProfileSession, observers }
