@@ -13,6 +13,7 @@ const errors = require('../util/errors')
 const { processScope } = require('../main/api')
 const { observers } = require('../main/session')
 const { nowUs } = require('../thread/sampler')
+const { isIntervalUs } = require('../protocol')
 const { RequestLog, mainThreadSpans } = require('./requests')
 const { pyroscopeExporter } = require('../export/pyroscope')
 const { otlpExporter } = require('../export/otlp')
@@ -27,6 +28,7 @@ const OPTION_NAMES = [
   'serviceName',
   'periodMs',
   'sampleRateHz',
+  'samplingIntervalUs',
   'mainThread',
   'pyroscope',
   'otlp',
@@ -76,6 +78,16 @@ function parse(options = {}) {
       'a number from 1 to 10000',
       hz,
     )
+  let intervalUs = Math.max(1, Math.round(1e6 / hz))
+  if (options.samplingIntervalUs !== undefined) {
+    if (!isIntervalUs(options.samplingIntervalUs))
+      throw errors.outOfRange(
+        'startContinuous(): options.samplingIntervalUs',
+        'an integer from 1 to 1000000 (µs)',
+        options.samplingIntervalUs,
+      )
+    intervalUs = options.samplingIntervalUs
+  }
   const mainThread = options.mainThread ?? true
   if (typeof mainThread !== 'boolean')
     throw errors.invalidArgType('startContinuous(): options.mainThread', 'a boolean', mainThread)
@@ -109,7 +121,7 @@ function parse(options = {}) {
   if (o) exporters.push(otlpExporter(o, defaults))
   return {
     periodMs,
-    intervalUs: Math.max(1, Math.round(1e6 / hz)),
+    intervalUs,
     mainThread,
     onPeriod: options.onPeriod ?? null,
     flushMs: options.flushTimeoutMs ?? DEFAULT_FLUSH_MS,

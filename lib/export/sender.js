@@ -113,8 +113,9 @@ class Sender {
     }
     if (!this.busy && this.queue.length === 0 && this.encoding === 0) return Promise.resolve()
     return new Promise((resolve) => {
+      // Not unref'd: a stop at the app's end (beforeExit) keeps the process for the
+      // last pushes, `ms` at most; the sockets themselves never hold it.
       const t = setTimeout(resolve, ms)
-      t.unref()
       this.idle.push(() => {
         clearTimeout(t)
         resolve()
