@@ -35,6 +35,7 @@ module.exports = {
   ProfileReport,
   CpuProfile: native.CpuProfile,
   Report: native.Report,
+  Period: native.Period,
   threadCpuTime: native.threadCpuTime,
   serialize,
   deserialize,
