@@ -140,7 +140,9 @@ class ProfileSession {
   addChunk(threadId, name, chunk, spans) {
     const t = this.thread(threadId, name)
     t.chunks.push(chunk)
-    if (Array.isArray(spans) && spans.every(Number.isFinite)) {
+    // A process scope's window (api.js processScope) owns each worker whole: the task
+    // spans, which split a shared worker among profiles, do not cut it.
+    if (!this.scoped && Array.isArray(spans) && spans.every(Number.isFinite)) {
       t.spans ??= []
       for (const v of spans) t.spans.push(v)
     }
