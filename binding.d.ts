@@ -57,7 +57,11 @@ export declare class CpuProfile {
  * requests its samples worked for, encoded for a backend.
  */
 export declare class Period {
-  constructor()
+  /**
+   * `intervalUs`: the period's sampling interval; finer stretches are read at it (a
+   * backend counts samples at the period's rate). Default 0: every sample as it is.
+   */
+  constructor(intervalUs?: number | undefined | null)
   /** Add one thread's profile of the period. Thread ids must be unique. */
   addThread(profile: CpuProfile, threadId: number, name: string): void
   /**

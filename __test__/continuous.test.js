@@ -117,6 +117,8 @@ function pprofSamples(file) {
   const types = p.sampleType.map((t) => `${str(t.type)}/${str(t.unit)}`)
   return {
     types,
+    durationNanos: Number(p.durationNanos),
+    period: Number(p.period),
     samples: p.sample.map((s) => {
       const labels = {}
       for (const l of s.label) labels[str(l.key)] = l.str ? str(l.str) : Number(l.num)
@@ -186,8 +188,16 @@ test('startContinuous → Pyroscope: one ingest per period, the gzipped pprof in
     assert.equal(req.headers.authorization, `Basic ${Buffer.from('u:p').toString('base64')}`)
     assert.equal(req.headers['x-scope-orgid'], 't-1')
     const file = profilePart(req)
-    const { types, samples } = pprofSamples(file)
+    const { types, samples, durationNanos, period } = pprofSamples(file)
     assert.deepEqual(types, ['samples/count', 'wall/nanoseconds'])
+    assert.equal(period, 10_000_000)
+    // The request's profile samples at 1 ms (runProfile's default) while it runs; Pyroscope
+    // counts samples at sampleRate, so no thread may have more than the period's rate gives.
+    const perThread = new Map()
+    for (const s of samples)
+      perThread.set(s.labels.thread_id, (perThread.get(s.labels.thread_id) ?? 0) + s.n)
+    for (const [id, n] of perThread)
+      assert.ok(n <= Math.floor(durationNanos / period) + 1, `thread ${id}: ${n} samples`)
     all.push(...samples)
   }
   for (const s of all) {

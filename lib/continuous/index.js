@@ -136,8 +136,8 @@ function labelsOf(r) {
 }
 
 /** The native Period of one stopped period: its threads, and the requests in each. */
-function periodOf(report, requests, t0, t1, { mainThread }) {
-  const period = new native.Period()
+function periodOf(report, requests, t0, t1, { mainThread, intervalUs }) {
+  const period = new native.Period(intervalUs)
   const main = mainThread ? mainThreadSpans(requests, t0, t1) : new Map()
   for (const t of report.threads) {
     period.addThread(t.profile, t.threadId, t.name)

@@ -52,19 +52,27 @@ pub struct Period {
   inner: Arc<CorePeriod>,
 }
 
-impl Default for Period {
-  fn default() -> Self {
-    Self::new()
-  }
-}
-
 #[napi]
 impl Period {
+  /// `intervalUs`: the period's sampling interval; finer stretches are read at it (a
+  /// backend counts samples at the period's rate). Default 0: every sample as it is.
   #[napi(constructor)]
-  pub fn new() -> Self {
-    Period {
-      inner: Arc::new(CorePeriod::default()),
-    }
+  pub fn new(interval_us: Option<f64>) -> Result<Self> {
+    let interval_us = match interval_us {
+      None => 0,
+      Some(v) if v.is_finite() && v >= 0.0 => v as i64,
+      Some(v) => {
+        return Err(invalid_arg(format!(
+          "intervalUs must be a finite number >= 0, got {v}"
+        )))
+      }
+    };
+    Ok(Period {
+      inner: Arc::new(CorePeriod {
+        threads: Vec::new(),
+        interval_us,
+      }),
+    })
   }
 
   /// Add one thread's profile of the period. Thread ids must be unique.

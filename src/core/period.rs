@@ -62,19 +62,48 @@ pub struct Tally {
 
 impl PeriodThread {
   /// Every sample once, grouped by (leaf node, request), in a deterministic order.
-  pub fn tally(&self) -> Vec<Tally> {
+  ///
+  /// With `interval_us` > 0, the thread is read as a sampler at that interval would have
+  /// sampled it: of the samples in each `interval_us` of the timeline, the first is kept
+  /// and stands for the wall time of those it replaces. The thread's sampler runs finer
+  /// while a request's own profile asks for it, and a backend reads counts at the
+  /// period's rate (Pyroscope's `sampleRate`): kept as they are, those stretches would
+  /// count several times the time they took.
+  pub fn tally(&self, interval_us: i64) -> Vec<Tally> {
     let p = &self.profile;
     let mut by: HashMap<(usize, Option<usize>), (i64, i64)> = HashMap::new();
+    let cell = |t: i64| {
+      if interval_us > 0 {
+        (t - p.start_time).div_euclid(interval_us)
+      } else {
+        t
+      }
+    };
+    let mut last: Option<(i64, (usize, Option<usize>))> = None;
+    let mut acc = 0i64; // wall time of the samples since the last kept one
     for ((&node, &t), d) in p
       .samples
       .iter()
       .zip(p.timestamps.iter())
       .zip(p.sample_durations())
     {
+      acc += d;
+      let c = cell(t);
+      if interval_us > 0 && matches!(last, Some((lc, _)) if lc == c) {
+        continue;
+      }
       let a = self.attributions.iter().rposition(|a| a.spans.contains(t));
       let e = by.entry((node, a)).or_insert((0, 0));
       e.0 += 1;
-      e.1 += d;
+      e.1 += acc;
+      acc = 0;
+      last = Some((c, (node, a)));
+    }
+    // The time of samples left out after the last kept one is that sample's.
+    if let Some((_, key)) = last {
+      if let Some(e) = by.get_mut(&key) {
+        e.1 += acc;
+      }
     }
     let mut out: Vec<Tally> = by
       .into_iter()
@@ -93,6 +122,8 @@ impl PeriodThread {
 #[derive(Debug, Clone, PartialEq, Default)]
 pub struct Period {
   pub threads: Vec<PeriodThread>,
+  /// The period's sampling interval (see `PeriodThread::tally`); 0 keeps every sample.
+  pub interval_us: i64,
 }
 
 impl Period {
@@ -150,7 +181,7 @@ pub(crate) mod tests {
       request("outer", &[1000.0, 1550.0]),
       request("inner", &[1150.0, 1250.0]),
     ];
-    let tally = t.tally();
+    let tally = t.tally(0);
     let total: i64 = tally.iter().map(|x| x.count).sum();
     assert_eq!(total, 4);
     let of = |a: Option<usize>| -> i64 {
@@ -161,6 +192,19 @@ pub(crate) mod tests {
         .sum()
     };
     assert_eq!((of(Some(0)), of(Some(1)), of(None)), (2, 1, 1));
+  }
+
+  #[test]
+  fn a_finer_sampler_is_read_at_the_period_interval_with_its_wall_time_kept() {
+    // Samples at 1100, 1200, 1500, 1600 (µs); read at 250 µs cells from 1000: cells 0, 0,
+    // 2, 2, so the first and the third are kept.
+    let t = thread();
+    let tally = t.tally(250);
+    let count: i64 = tally.iter().map(|x| x.count).sum();
+    let wall: i64 = tally.iter().map(|x| x.wall_us).sum();
+    let all_wall: i64 = t.tally(0).iter().map(|x| x.wall_us).sum();
+    assert_eq!(count, 2);
+    assert_eq!(wall, all_wall);
   }
 
   #[test]

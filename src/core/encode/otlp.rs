@@ -377,7 +377,7 @@ pub fn period_to_otlp(period: &Period, o: &OtlpOptions) -> Vec<u8> {
       })
       .collect();
     let mut cache = vec![None; p.nodes.len()];
-    for x in t.tally() {
+    for x in t.tally(period.interval_us) {
       let stack_index = d.stack(p, x.node, &mut cache);
       let (attribute_indices, link_index) = match x.attribution {
         Some(k) => per_request[k].clone(),
@@ -439,7 +439,13 @@ mod tests {
   fn tables_start_with_zero_values_and_samples_add_up() {
     let mut t = thread();
     t.attributions = vec![request("GET /a", &[1150.0, 1550.0])];
-    let bytes = period_to_otlp(&Period { threads: vec![t] }, &OtlpOptions::default());
+    let bytes = period_to_otlp(
+      &Period {
+        threads: vec![t],
+        interval_us: 0,
+      },
+      &OtlpOptions::default(),
+    );
     let r = ExportProfilesServiceRequest::decode(bytes.as_slice()).unwrap();
     let d = r.dictionary.unwrap();
     assert_eq!(d.string_table[0], "");

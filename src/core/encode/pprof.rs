@@ -300,7 +300,7 @@ pub fn period_to_pprof(period: &Period, opts: &PprofOptions) -> Vec<u8> {
       })
       .collect();
     let mut cache = vec![None; p.nodes.len()];
-    for x in t.tally() {
+    for x in t.tally(period.interval_us) {
       let location_id = b.stack(p, x.node, &mut cache);
       let label = match x.attribution {
         Some(k) => per_request[k].clone(),
@@ -443,7 +443,10 @@ mod tests {
       span_id: [2; 8],
     });
     t.attributions = vec![r];
-    let period = Period { threads: vec![t] };
+    let period = Period {
+      threads: vec![t],
+      interval_us: 0,
+    };
     let p = decode(&period_to_pprof(&period, &PprofOptions::default()));
     let count: i64 = p.sample.iter().map(|x| x.value[0]).sum();
     assert_eq!(count, 4);
