@@ -166,7 +166,7 @@ class Continuous {
     this.scope = processScope()
     this.current = null // { profile, t0, startMs }
     this.pending = new Set() // periods stopping or encoding
-    this.counts = { periods: 0, samples: 0, errors: 0, droppedPeriods: 0 }
+    this.counts = { periods: 0, samples: 0, errors: 0 }
     this.lastError = null
     this.stopping = null
     observers.add(this.log)
