@@ -58,6 +58,7 @@ function exporterOptions(where, v) {
   throw errors.invalidArgType(where, 'a URL string, an options object or true', v)
 }
 
+/** @param {Record<string, any>} [options] */
 function parse(options = {}) {
   if (typeof options !== 'object' || options === null || Array.isArray(options))
     throw errors.invalidArgType('startContinuous(): options', 'an object', options)
