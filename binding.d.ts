@@ -52,6 +52,34 @@ export declare class CpuProfile {
   toPprofAsync(options?: PprofOptions | undefined | null): Promise<Buffer>
 }
 
+/**
+ * One period of continuous profiling: each thread's profile over the period and the
+ * requests its samples worked for, encoded for a backend.
+ */
+export declare class Period {
+  /**
+   * `intervalUs`: the period's sampling interval; finer stretches are read at it (a
+   * backend counts samples at the period's rate). Default 0: every sample as it is.
+   */
+  constructor(intervalUs?: number | undefined | null)
+  /** Add one thread's profile of the period. Thread ids must be unique. */
+  addThread(profile: CpuProfile, threadId: number, name: string): void
+  /**
+   * The samples of thread `threadId` inside `spans` (flat `[start, end, ...]` µs) worked
+   * for a request with these labels. Where requests overlap, the one added last wins.
+   */
+  attribute(threadId: number, spans: Float64Array, labels: Array<Attribute>, traceId?: Buffer | undefined | null, spanId?: Buffer | undefined | null): void
+  /** Samples in the period, all threads. */
+  get sampleCount(): number
+  /** The gzipped pprof, encoded and compressed on the libuv pool. */
+  toPprofAsync(options?: PprofOptions | undefined | null): Promise<Buffer>
+  /**
+   * An OTLP `ExportProfilesServiceRequest` (opentelemetry-proto v1.11.0), encoded on the
+   * libuv pool.
+   */
+  toOtlpAsync(options: OtlpOptions): Promise<Buffer>
+}
+
 /** Several threads' profiles of one profiling session. */
 export declare class Report {
   constructor(profileId?: string | undefined | null)
@@ -81,6 +109,12 @@ export declare function __panicForTesting(message: string): void
 
 export declare function __panicOffThreadForTesting(message: string): Promise<string>
 
+/** A string attribute or label. */
+export interface Attribute {
+  key: string
+  value: string
+}
+
 /** Options for the flame graph SVG. */
 export interface FlamegraphOptions {
   /** Shown at the top of the graph. Default `'Flame Graph'`. */
@@ -107,6 +141,21 @@ export interface JsonSyntaxError {
   position: number
   line: number
   column: number
+}
+
+/** Options for the OTLP profiles encoding. */
+export interface OtlpOptions {
+  /** Resource attributes, such as `service.name`. */
+  resource: Array<Attribute>
+  scopeName: string
+  scopeVersion: string
+  /** Wall-clock start of the period, ns since the Unix epoch. */
+  timeUnixNano: bigint
+  durationNano: number
+  /** The sampling interval in ns. */
+  periodNanos: number
+  /** 16 bytes. */
+  profileId?: Buffer
 }
 
 /** Options for pprof encoding. */

@@ -836,6 +836,7 @@ function __napiStampBindingTarget(exportsObject, target) {
 module.exports.__napiBindingTarget = __napiStampBindingTarget(nativeBinding, __napiLoadedBindingTarget)
 module.exports = nativeBinding
 module.exports.CpuProfile = nativeBinding.CpuProfile
+module.exports.Period = nativeBinding.Period
 module.exports.Report = nativeBinding.Report
 module.exports.__panicForTesting = nativeBinding.__panicForTesting
 module.exports.__panicOffThreadForTesting = nativeBinding.__panicOffThreadForTesting

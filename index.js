@@ -14,6 +14,7 @@ const {
   recordEffect,
 } = require('./lib/main/api')
 const { ProfileReport } = require('./lib/main/report')
+const { startContinuous } = require('./lib/continuous')
 const { trackQueue, contextQueue } = require('./lib/parent/queue')
 
 patch()
@@ -28,11 +29,13 @@ module.exports = {
   activeProfiles,
   currentProfiles,
   recordEffect,
+  startContinuous,
   contextQueue,
   trackQueue,
   ProfileReport,
   CpuProfile: native.CpuProfile,
   Report: native.Report,
+  Period: native.Period,
   threadCpuTime: native.threadCpuTime,
   serialize,
   deserialize,

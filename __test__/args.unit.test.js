@@ -30,6 +30,9 @@ test('defaults: one run, ./profiles, main thread, 1000 µs', () => {
     mainThread: true,
     firstOnly: false,
     intervalUs: 1000,
+    pyroscope: null,
+    otlp: null,
+    writeFiles: true,
   })
 })
 
@@ -60,6 +63,9 @@ test('every option is read', () => {
       mainThread: false,
       firstOnly: true,
       intervalUs: 250,
+      pyroscope: null,
+      otlp: null,
+      writeFiles: true,
     },
   )
   assert.equal(parse('--out', '/abs', '--', 'x').out, path.resolve('/abs'))
@@ -67,6 +73,36 @@ test('every option is read', () => {
   assert.equal(signal.mode, 'signal')
   assert.equal(signal.everyMs, null)
   assert.equal(signal.every, null)
+})
+
+test('--pyroscope and --otlp push continuously: 60s windows at 100 Hz, files only with --out', () => {
+  const push = parse('--pyroscope', 'http://127.0.0.1:4040', '--otlp', 'https://c:4318', '--', 'x')
+  assert.equal(push.mode, 'continuous')
+  assert.equal(push.everyMs, 60_000)
+  assert.equal(push.intervalUs, 10_000)
+  assert.equal(push.pyroscope, 'http://127.0.0.1:4040')
+  assert.equal(push.otlp, 'https://c:4318')
+  assert.equal(push.writeFiles, false)
+  const both = parse(
+    '--otlp',
+    'http://c',
+    '--every',
+    '5s',
+    '--out',
+    'd',
+    '--interval',
+    '500',
+    '--',
+    'x',
+  )
+  assert.deepEqual(
+    [both.mode, both.everyMs, both.intervalUs, both.writeFiles, both.out],
+    ['continuous', 5000, 500, true, path.join(CWD, 'd')],
+  )
+  assert.match(rejection('--pyroscope', 'localhost:4040', '--', 'x'), /--pyroscope needs an http/)
+  assert.match(rejection('--otlp', 'http://c', '--signal', '--', 'x'), /--signal cannot/)
+  assert.match(USAGE, /--pyroscope <url>/)
+  assert.match(USAGE, /--otlp <url>/)
 })
 
 test('arguments after -- are the command, even ones that look like our options', () => {

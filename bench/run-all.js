@@ -25,6 +25,7 @@ const SCENARIOS = [
   'scale', // 6 1–32 workers in one profile
   'pool-tasks', // per-task bookkeeping cost and attribution accuracy
   'cli-start', // 10 worker starts under plain node, --cpu-prof and the CLI
+  'continuous-cost', // continuous profiling's cost, backend up and down
 ]
 
 function option(name) {

@@ -53,6 +53,9 @@ function main() {
       mainThread: settings.mainThread,
       firstOnly: settings.firstOnly,
       intervalUs: settings.intervalUs,
+      pyroscope: settings.pyroscope,
+      otlp: settings.otlp,
+      writeFiles: settings.writeFiles,
       progress,
       nodeOptions: userNodeOptions,
     }),
@@ -63,8 +66,10 @@ function main() {
       run: 'from start to exit',
       every: `in windows of ${settings.every}`,
       signal: `between SIGUSR2s (kill -USR2 ${process.pid})`,
+      continuous: `continuously, pushing every ${settings.every} to ${[settings.pyroscope, settings.otlp].filter(Boolean).join(' and ')}`,
     }[settings.mode]
-    say(`profiling ${what} of \`${command}\` ${when} → ${path.relative('.', settings.out) || '.'}`)
+    const where = settings.writeFiles ? ` → ${path.relative('.', settings.out) || '.'}` : ''
+    say(`profiling ${what} of \`${command}\` ${when}${where}`)
   }
 
   const child = spawn(settings.command[0], settings.command.slice(1), { stdio: 'inherit', env })
@@ -90,7 +95,7 @@ function main() {
 
   child.on('exit', (code, signal) => {
     for (const sig of FORWARDED) process.off(sig, forward)
-    if (!settings.firstOnly) combineProcesses(settings, progress)
+    if (!settings.firstOnly && settings.writeFiles) combineProcesses(settings, progress)
     if (signal === null) process.exit(code)
     // Die of the same signal, so whoever started us sees what happened to the app; if
     // it is ignored here (nohup), exit as a shell reports a signal death.

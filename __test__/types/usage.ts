@@ -106,3 +106,24 @@ async function profiling(): Promise<void> {
   report.toFlamegraph({ title: 5 })
 }
 void profiling
+
+async function continuous(): Promise<void> {
+  const handle: pw.ContinuousProfiler = pw.startContinuous({
+    serviceName: 'api',
+    periodMs: 60_000,
+    pyroscope: { url: 'http://pyroscope:4040', tags: { env: 'prod' }, tenantId: 't' },
+    otlp: 'http://collector:4318',
+    onPeriod: async (report: pw.ProfileReport, period: pw.Period) => {
+      console.log(report.threads.length, period.sampleCount, await period.toPprofAsync())
+    },
+  })
+  const s: pw.ContinuousStats = handle.stats()
+  const sent: number | undefined = s.exporters.pyroscope?.sent
+  const last: pw.ContinuousStats = await handle.stop()
+  console.log(sent, last.periods)
+  // @ts-expect-error tags are strings
+  pw.startContinuous({ pyroscope: { tags: { n: 1 } } })
+  // @ts-expect-error unknown exporter
+  pw.startContinuous({ datadog: 'http://agent' })
+}
+void continuous

@@ -20,14 +20,20 @@ Options:
                           and writes, and so on
       --no-main-thread    profile the workers only
       --first-only        profile the first Node process only, not those it starts
-      --interval <us>     V8 sampling interval in microseconds (default: 1000)
+      --interval <us>     V8 sampling interval in microseconds (default: 1000;
+                          10000, i.e. 100 Hz, when pushing to a backend)
+      --pyroscope <url>   continuous profiling: push one profile per window (--every,
+                          default 60s) to the Pyroscope server at <url>
+      --otlp <url>        the same to an OpenTelemetry collector (OTLP/HTTP profiles,
+                          <url>/v1development/profiles)
   -h, --help              show this help
       --version           show the version
 
 Without --every or --signal, one profile covers the app from start to exit.
 Each profile writes thread-<id>-<name>.cpuprofile (one per thread), profile.pb.gz,
 flamegraph.svg and summary.txt into <dir>, or into <dir>/window-001, -002, ...
-with --every or --signal. Exit status: the app's own; 2 for a bad command line.
+with --every or --signal. With --pyroscope or --otlp, files are written only if --out
+is given. Exit status: the app's own; 2 for a bad command line.
 `
 
 class UsageError extends Error {}
@@ -40,12 +46,18 @@ const OPTIONS = {
   'no-main-thread': { type: 'boolean' },
   'first-only': { type: 'boolean' },
   interval: { type: 'string' },
+  pyroscope: { type: 'string' },
+  otlp: { type: 'string' },
   help: { type: 'boolean', short: 'h' },
   version: { type: 'boolean' },
 }
 
 const UNITS = { ms: 1, s: 1000, m: 60_000 }
 const MIN_WINDOW_MS = 100
+// Pushing to a backend: a production rate (100 Hz, as Pyroscope's and Datadog's Node
+// profilers sample) and Pyroscope's usual upload period.
+const PUSH_INTERVAL_US = 10_000
+const DEFAULT_PUSH_MS = 60_000
 
 /** `500ms`, `30s`, `1.5m` → ms. */
 function parseDuration(text) {
@@ -113,16 +125,41 @@ function parseCommandLine(argv, cwd = process.cwd()) {
   }
   if (values.help) return { help: true }
   if (values.version) return { version: true }
+  const pushing = values.pyroscope !== undefined || values.otlp !== undefined
+  for (const flag of ['pyroscope', 'otlp']) {
+    const url = values[flag]
+    if (url !== undefined && !/^https?:\/\/[^/]/.test(url))
+      throw new UsageError(`--${flag} needs an http:// or https:// URL, got ${JSON.stringify(url)}`)
+  }
+  if (pushing && values.signal)
+    throw new UsageError(
+      '--signal cannot be combined with --pyroscope or --otlp, which push every window',
+    )
   const settings = {
     command,
     out: path.resolve(cwd, values.out ?? 'profiles'),
-    mode: values.signal ? 'signal' : values.every !== undefined ? 'every' : 'run',
-    everyMs: values.every === undefined ? null : parseDuration(values.every),
-    every: values.every ?? null,
+    mode: pushing
+      ? 'continuous'
+      : values.signal
+        ? 'signal'
+        : values.every !== undefined
+          ? 'every'
+          : 'run',
+    everyMs:
+      values.every === undefined ? (pushing ? DEFAULT_PUSH_MS : null) : parseDuration(values.every),
+    every: values.every ?? (pushing ? '60s' : null),
+    pyroscope: values.pyroscope ?? null,
+    otlp: values.otlp ?? null,
+    // Pushing writes no files unless asked to.
+    writeFiles: !pushing || values.out !== undefined,
     mainThread: !values['no-main-thread'],
     firstOnly: Boolean(values['first-only']),
     intervalUs:
-      values.interval === undefined ? DEFAULTS.samplingIntervalUs : parseInterval(values.interval),
+      values.interval !== undefined
+        ? parseInterval(values.interval)
+        : pushing
+          ? PUSH_INTERVAL_US
+          : DEFAULTS.samplingIntervalUs,
   }
   if (values.every !== undefined && values.signal) {
     throw new UsageError('--every and --signal cannot be combined: choose one way to cut windows')

@@ -200,7 +200,8 @@ function run(config) {
 const config = readConfig()
 if (config) {
   try {
-    run(config)
+    if (config.mode === 'continuous') require('./continuous').run(config, line)
+    else run(config)
   } catch (err) {
     line(`could not start profiling (${err?.stack ?? err}); the app runs unprofiled`)
   }

@@ -169,6 +169,14 @@ function processScope() {
       pruneAt = Math.max(64, 2 * workers.size)
     }
     workers.add(w)
+    // A worker made from a context that copied the store before the scope's current
+    // profile started (a request's context) would join it only at the next start: it
+    // joins now, once its link exists.
+    queueMicrotask(() => {
+      if (!live(w)) return
+      const open = store.filter((s) => s.scoped && s.state === 'active')
+      if (open.length > 0) w[kLink].startFor(open, true)
+    })
   })
   return {
     start(options) {
@@ -179,6 +187,7 @@ function processScope() {
       // Its own async id: every window is a profile with a distinct id.
       const resource = new AsyncResource('profiled-worker.scope')
       const session = new ProfileSession(resource.asyncId(), o.name, o)
+      session.scoped = true // it owns every worker of the scope
       resource.emitDestroy()
       store.push(session)
       for (const w of workers) {

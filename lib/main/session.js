@@ -90,6 +90,19 @@ function assembleNow(t, t0, t1) {
   return joined ?? emptyProfile(t0, t1)
 }
 
+// Told of every profile's start and stop (continuous profiling labels the samples each
+// request caused, lib/continuous/): objects with started(session) and stopped(session).
+const observers = new Set()
+const tell = (what, session) => {
+  for (const o of observers) {
+    try {
+      o[what](session)
+    } catch {
+      // An observer's failure is its own; the profile goes on.
+    }
+  }
+}
+
 // Routing key of a session: unique for the process, unlike async ids, which a context
 // keeps when it profiles again (late data for an old profile must not reach a new one).
 let nextKey = 1
@@ -111,6 +124,7 @@ class ProfileSession {
     this.workers = new Set()
     this.threads = new Map()
     this.custom = [] // recordEffect() calls on the main thread
+    this.scoped = false // a window of processScope(), which owns every worker whole
     this.done = null
     hub.sessions.set(this.id, this)
     if (this.mainThread) {
@@ -120,6 +134,7 @@ class ProfileSession {
       this.mainElu0 = performance.eventLoopUtilization()
       hub.sampler.add(this.id, this.intervalUs)
     }
+    tell('started', this)
   }
 
   thread(threadId, name) {
@@ -164,7 +179,9 @@ class ProfileSession {
   addChunk(threadId, name, chunk, spans) {
     const t = this.thread(threadId, name)
     t.chunks.push(chunk)
-    if (Array.isArray(spans) && spans.every(Number.isFinite)) {
+    // A process scope's window (api.js processScope) owns each worker whole: the task
+    // spans, which split a shared worker among profiles, do not cut it.
+    if (!this.scoped && Array.isArray(spans) && spans.every(Number.isFinite)) {
       t.spans ??= []
       for (const v of spans) t.spans.push(v)
     }
@@ -249,6 +266,7 @@ class ProfileSession {
     this.state = 'stopped'
     this.workers.clear()
     hub.sessions.delete(this.id)
+    tell('stopped', this)
     return new ProfileReport({
       id: this.asyncId,
       name: this.name,
@@ -300,6 +318,7 @@ class ProfileSession {
     this.state = 'stopped'
     this.workers.clear()
     hub.sessions.delete(this.id)
+    tell('stopped', this)
 
     const profiles = new Map()
     await Promise.all(
@@ -328,4 +347,4 @@ class ProfileSession {
   }
 }
 
-module.exports = { ProfileSession }
+module.exports = { ProfileSession, observers }

@@ -3,6 +3,7 @@
 mod clock;
 mod guard;
 mod json;
+mod period;
 mod profile;
 mod report;
 mod task;

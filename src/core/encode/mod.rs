@@ -3,6 +3,7 @@
 pub mod collapsed;
 pub mod cpuprofile;
 pub mod flamegraph;
+pub mod otlp;
 pub mod pprof;
 
 use super::profile::CallFrame;

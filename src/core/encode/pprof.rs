@@ -14,6 +14,7 @@ use pprof::protos::{
 };
 
 use super::function_name;
+use crate::core::period::Period;
 use crate::core::profile::Profile;
 use crate::core::report::{Report, ThreadProfile};
 
@@ -96,6 +97,23 @@ impl Builder {
     location_id
   }
 
+  /// The node's stack as location ids, leaf first as pprof wants; `cache` is per profile.
+  fn stack(&mut self, p: &Profile, node: usize, cache: &mut [Option<u64>]) -> Vec<u64> {
+    let mut location_id = Vec::new();
+    for i in p.stack(node).into_iter().rev() {
+      let id = match cache[i] {
+        Some(id) => id,
+        None => {
+          let id = self.location(p, i);
+          cache[i] = Some(id);
+          id
+        }
+      };
+      location_id.push(id);
+    }
+    location_id
+  }
+
   fn add_thread(&mut self, t: &ThreadProfile, profile_id: &str, with_cpu: bool) {
     let p = &t.profile;
     let mut count = vec![0i64; p.nodes.len()];
@@ -133,19 +151,7 @@ impl Builder {
       if count[node] == 0 {
         continue;
       }
-      let mut location_id = Vec::new();
-      // pprof wants the leaf first.
-      for i in p.stack(node).into_iter().rev() {
-        let id = match loc_of_node[i] {
-          Some(id) => id,
-          None => {
-            let id = self.location(p, i);
-            loc_of_node[i] = Some(id);
-            id
-          }
-        };
-        location_id.push(id);
-      }
+      let location_id = self.stack(p, node, &mut loc_of_node);
       let mut value = vec![count[node], wall_us[node].saturating_mul(1000)];
       if with_cpu {
         value.push(cpu[node]);
@@ -241,6 +247,83 @@ pub fn report_to_pprof(r: &Report, opts: &PprofOptions) -> Vec<u8> {
     duration_nanos: (end - start).saturating_mul(1000),
     period_type: Some(period_type),
     period,
+    default_sample_type,
+    ..PProfile::default()
+  };
+  gzip(&profile.encode_to_vec())
+}
+
+/// One period of continuous profiling: values `samples/count` and `wall/nanoseconds`;
+/// every sample carries `thread_id` and `thread_name`, and the samples of a request its
+/// labels and, where a trace span was active, `trace_id` and `span_id` (hex, as
+/// Pyroscope's span profiles read them).
+pub fn period_to_pprof(period: &Period, opts: &PprofOptions) -> Vec<u8> {
+  let mut b = Builder::new();
+  let sample_type = vec![
+    b.value_type("samples", "count"),
+    b.value_type("wall", "nanoseconds"),
+  ];
+  let period_type = b.value_type("wall", "nanoseconds");
+  let default_sample_type = b.string("samples");
+  for t in &period.threads {
+    let p = &t.profile;
+    let base = vec![
+      Label {
+        key: b.string("thread_id"),
+        num: t.thread_id,
+        ..Label::default()
+      },
+      Label {
+        key: b.string("thread_name"),
+        str: b.string(&t.name),
+        ..Label::default()
+      },
+    ];
+    let per_request: Vec<Vec<Label>> = t
+      .attributions
+      .iter()
+      .map(|a| {
+        let mut labels = base.clone();
+        let str_label = |b: &mut Builder, k: &str, v: &str| Label {
+          key: b.string(k),
+          str: b.string(v),
+          ..Label::default()
+        };
+        for (k, v) in &a.labels {
+          labels.push(str_label(&mut b, k, v));
+        }
+        if let Some(l) = &a.link {
+          labels.push(str_label(&mut b, "trace_id", &l.trace_hex()));
+          labels.push(str_label(&mut b, "span_id", &l.span_hex()));
+        }
+        labels
+      })
+      .collect();
+    let mut cache = vec![None; p.nodes.len()];
+    for x in t.tally(period.interval_us) {
+      let location_id = b.stack(p, x.node, &mut cache);
+      let label = match x.attribution {
+        Some(k) => per_request[k].clone(),
+        None => base.clone(),
+      };
+      b.samples.push(Sample {
+        location_id,
+        value: vec![x.count, x.wall_us.saturating_mul(1000)],
+        label,
+      });
+    }
+  }
+  let (start, end) = (period.start_time(), period.end_time());
+  let profile = PProfile {
+    sample_type,
+    sample: b.samples,
+    location: b.locations,
+    function: b.functions,
+    string_table: b.strings,
+    time_nanos: opts.time_nanos,
+    duration_nanos: (end - start).saturating_mul(1000),
+    period_type: Some(period_type),
+    period: opts.period_nanos.unwrap_or(0),
     default_sample_type,
     ..PProfile::default()
   };
@@ -347,6 +430,44 @@ mod tests {
       })
       .unwrap();
     assert_eq!(idle.value[2], 0);
+  }
+
+  #[test]
+  fn period_labels_each_request_once() {
+    use crate::core::period::tests::{request, thread};
+    use crate::core::period::TraceLink;
+    let mut t = thread();
+    let mut r = request("GET /a", &[1150.0, 1550.0]);
+    r.link = Some(TraceLink {
+      trace_id: [1; 16],
+      span_id: [2; 8],
+    });
+    t.attributions = vec![r];
+    let period = Period {
+      threads: vec![t],
+      interval_us: 0,
+    };
+    let p = decode(&period_to_pprof(&period, &PprofOptions::default()));
+    let count: i64 = p.sample.iter().map(|x| x.value[0]).sum();
+    assert_eq!(count, 4);
+    let label = |x: &Sample, k: &str| {
+      x.label
+        .iter()
+        .find(|l| s(&p, l.key) == k)
+        .map(|l| s(&p, l.str).to_string())
+    };
+    let of_request: i64 = p
+      .sample
+      .iter()
+      .filter(|x| label(x, "profile_name").as_deref() == Some("GET /a"))
+      .inspect(|x| assert_eq!(label(x, "span_id").unwrap(), "0202020202020202"))
+      .map(|x| x.value[0])
+      .sum();
+    assert_eq!(of_request, 2);
+    assert!(p
+      .sample
+      .iter()
+      .all(|x| label(x, "thread_name").as_deref() == Some("w")));
   }
 
   #[test]
