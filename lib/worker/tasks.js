@@ -52,9 +52,15 @@ function nowUs() {
 const builtinWait = Atomics.wait
 
 class TaskTracker {
-  /** @param cpuNs () => this thread's CPU clock in ns, as a Number */
-  constructor(cpuNs) {
+  /**
+   * @param cpuNs () => this thread's CPU clock in ns, as a Number
+   * @param options.hook false: the caller reports every switch with switchTo() (the main
+   *   thread, whose context is AsyncLocalStorage's, see main/main-thread.js), so the
+   *   tracker enables neither its async hook nor its Atomics.wait
+   */
+  constructor(cpuNs, { hook = true } = {}) {
     this.cpuNs = cpuNs
+    this.ownHook = hook
     this.current = ROOT
     // True while the running callback is the handler of a dispatched message (see run()).
     this.inDispatch = false
@@ -267,7 +273,7 @@ class TaskTracker {
       foreign: false,
     })
     this.resolutionUs = Math.min(...[...this.members.values()].map((m) => m.intervalUs)) / 4
-    if (this.members.size === 1) {
+    if (this.members.size === 1 && this.ownHook) {
       this.hook.enable()
       if (Atomics.wait === builtinWait) Atomics.wait = this.wait
     }
