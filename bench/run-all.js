@@ -25,6 +25,7 @@ const SCENARIOS = [
   'scale', // 6 1–32 workers in one profile
   'pool-tasks', // issue #5: per-task bookkeeping cost and attribution accuracy
   'cli-start', // issue #19: 10 worker starts under plain node, --cpu-prof and the CLI
+  'main-split', // issue #15: the main thread split by profile, split vs whole, idle patch
 ]
 
 function option(name) {

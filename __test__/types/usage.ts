@@ -66,7 +66,9 @@ async function profiling(): Promise<void> {
   const t: pw.ThreadReport | undefined = r.thread(0)
   const status: 'ok' | 'timeout' | 'exited' | 'crashed' | undefined = t?.status
   const cpu: bigint | undefined = t?.effects.cpuTimeNs
-  const { result, report } = await pw.runProfile(async () => 42)
+  const { result, report } = await pw.runProfile(async () => 42, { mainThread: 'whole' })
+  // @ts-expect-error mainThread is a boolean or 'whole'
+  pw.startProfile({ mainThread: 'split' })
   const n: number = result
   const gz: Buffer = await report.toPprofAsync()
   const svg: string = report.toFlamegraph({ title: 't' }) + (await report.toFlamegraphAsync())
