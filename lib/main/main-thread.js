@@ -25,7 +25,7 @@
 //   so ours only adds the two calls.
 
 const { AsyncLocalStorage, createHook, executionAsyncId } = require('node:async_hooks')
-const { TaskTracker, ROOT } = require('../worker/tasks')
+const { TaskTracker, ROOT, nowUs } = require('../worker/tasks')
 const hub = require('../thread/hub')
 
 let native = null
@@ -66,23 +66,63 @@ function contextOf(store) {
   return c.context
 }
 
+// The end of a top-level callback, not marked yet: most callbacks of a context are
+// followed at once by another of the same context (its microtasks, the next callback of
+// a request), and the tracker joins two pieces of a context that are less than its
+// resolution apart anyway. So the end is marked only when the next callback turns out
+// to be another context's or to start later than that: the same spans and times, for
+// far fewer marks. endUs < 0: none pending.
+let endUs = -1
+let endCpuNs = NaN
+
 // Hooks never throw: an exception there is fatal to the process.
 function before() {
   // Node runs every pending `after` on an uncaught exception; this bounds the stack
   // should that ever not happen.
   if (stack.length > 20_000) stack.length = 0
-  stack.push(stack.length === 0 ? ROOT : tracker.current)
   let c = ROOT
   try {
     c = contextOf(hub.context.getStore())
   } catch {
     // ROOT
   }
+  if (endUs >= 0) {
+    const t = endUs
+    endUs = -1
+    if (c === tracker.current && nowUs() - t <= tracker.resolutionUs) {
+      stack.push(ROOT) // the context goes on as if it had never stopped
+      return
+    }
+    tracker.switchTo(ROOT, t, endCpuNs)
+  }
+  stack.push(stack.length === 0 ? ROOT : tracker.current)
   tracker.switchTo(c)
 }
 
 function after() {
-  tracker.switchTo(stack.length > 0 ? stack.pop() : ROOT)
+  const outer = stack.length > 0 ? stack.pop() : ROOT
+  if (stack.length > 0 || outer !== ROOT || tracker.current === ROOT) {
+    tracker.switchTo(outer)
+    return
+  }
+  // The CPU clock is read as often as the tracker reads it (a system call).
+  const t = nowUs()
+  if (t - cpuReadUs >= tracker.resolutionUs) {
+    cpuReadUs = t
+    endCpuNs = cpuNs()
+  } else {
+    endCpuNs = NaN
+  }
+  endUs = t
+}
+let cpuReadUs = 0
+
+/** Marks the pending end of a callback now, before anything else reads the tracker. */
+function settle() {
+  if (endUs < 0) return
+  const t = endUs
+  endUs = -1
+  tracker.switchTo(ROOT, t, endCpuNs)
 }
 
 function makeHooks() {
@@ -111,6 +151,7 @@ function join(session) {
     hooks = makeHooks()
   }
   if (!active) {
+    endUs = -1
     tracker.switchTo(contextOf(hub.context.getStore()))
     stack.length = 0
     // Started inside a callback, whose end the hooks will see: what runs after it is
@@ -127,24 +168,29 @@ function join(session) {
  * after the sampler's last cut for it, which took its last spans.
  */
 function leave(session) {
+  if (tracker !== null) settle()
   const usage = tracker?.leave(session.id) ?? null
   if (active && !tracker.recording) {
     hooks.disable()
     active = false
     stack.length = 0
+    endUs = -1
   }
   return usage
 }
 
 /** The running code just entered `store` synchronously (AsyncLocalStorage.enterWith). */
 function entered(store) {
-  if (active) tracker.switchTo(contextOf(store))
+  if (!active) return
+  settle()
+  tracker.switchTo(contextOf(store))
 }
 
 /** hub.context.run(store, fn), with the switches into and out of it marked. */
 function run(store, fn) {
   if (!active) return hub.context.run(store, fn)
   return hub.context.run(store, () => {
+    settle()
     const outer = tracker.current
     tracker.switchTo(contextOf(store))
     try {

@@ -239,14 +239,20 @@ class TaskTracker {
     }
   }
 
-  switchTo(context) {
+  /**
+   * `at` and `cpu` (NaN: interpolated): when the switch happened and the CPU clock then,
+   * for a switch marked after the fact (main/main-thread.js); by default, now.
+   */
+  switchTo(context, at = undefined, cpu = undefined) {
     if (context === this.current) return
     this.current = context
     if (this.members.size === 0) return
-    const t = nowUs()
+    const t = at ?? nowUs()
     this.times.push(t)
     this.contexts.push(context)
-    if (t - this.cpuReadUs >= this.resolutionUs) {
+    if (cpu !== undefined) {
+      this.cpus.push(cpu)
+    } else if (t - this.cpuReadUs >= this.resolutionUs) {
       this.cpuReadUs = t
       this.cpus.push(this.cpuNs())
     } else {
@@ -388,4 +394,4 @@ function interpolate(times, cpus) {
   }
 }
 
-module.exports = { TaskTracker, ROOT, NONE }
+module.exports = { TaskTracker, ROOT, NONE, nowUs }
