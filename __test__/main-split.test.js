@@ -273,3 +273,25 @@ test("mainThread accepts true, false and 'whole' only", async () => {
   assert.ok(under(report, 'workOfA') > 0)
   nothingLeftBehind()
 })
+
+test('the event loop’s idle time between a profile’s callbacks counts for nobody', async () => {
+  const t0 = process.hrtime.bigint()
+  const { report } = await within(
+    pw.runProfile(async () => {
+      for (let i = 0; i < 10; i++) {
+        workOfA(2)
+        await sleep(20)
+      }
+    }),
+    'profile',
+  )
+  const elapsedNs = Number(process.hrtime.bigint() - t0)
+  // 10 pieces of 2 ms among 200 ms of waiting: the wall time is the pieces'.
+  assert.ok(
+    wallNsOf(report) < elapsedNs / 2,
+    `wall ${wallNsOf(report)} ns of ${elapsedNs} ns elapsed`,
+  )
+  assert.ok(cpuNsOf(report) <= wallNsOf(report), 'no more CPU than wall time')
+  assert.ok(under(report, 'workOfA') > 0)
+  nothingLeftBehind()
+})
