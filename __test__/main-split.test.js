@@ -78,15 +78,15 @@ async function pieces(work, pieces, ms, next) {
 
 /**
  * Two requests, each in its own profile (one by startProfile, one by runProfile), their
- * pieces alternating on the main thread as `gate` lets them (see `alternation`).
+ * pieces of `ms` alternating on the main thread as `gate` lets them (see `alternation`).
  */
-async function twoRequests(mainThread, gate = backToBack) {
+async function twoRequests(mainThread, gate = backToBack, ms = 3) {
   const ctxA = context('request A')
   const a = ctxA(() => pw.startProfile({ name: 'A', mainThread }))
   const cpu0 = threadCpuTime()
   const wall0 = process.hrtime.bigint()
   const request = (who, work) => () =>
-    pieces(work, 24, 3, gate.next(who)).finally(() => gate.finish(who))
+    pieces(work, 24, ms, gate.next(who)).finally(() => gate.finish(who))
   const [ownA, { result: ownB, report: b }] = await within(
     Promise.all([
       ctxA(request(0, workOfA)),
@@ -181,7 +181,8 @@ test('two concurrent profiles on the main thread, interleaved: each holds only i
 })
 
 test('back to back, alternating with setImmediate: each profile’s main thread is its own work', async () => {
-  const { a, b } = await twoRequests(true)
+  // Pieces of 6 ms: a switch can swap a sample, so the share is that of the switches.
+  const { a, b } = await twoRequests(true, backToBack, 6)
   const share = (r, own, other) => under(r, own) / (under(r, own) + under(r, other))
   // Only a sample at a switch can go astray (see the test above).
   assert.ok(share(a, 'workOfA', 'workOfB') >= 0.95, `A: ${under(a, 'workOfB')} of B’s samples`)
