@@ -24,17 +24,25 @@
 //   the AsyncLocalStorage itself already has Node track every promise (its init hook),
 //   so ours only adds the two calls.
 
-const { AsyncLocalStorage, createHook, executionAsyncId } = require('node:async_hooks')
+const {
+  AsyncLocalStorage,
+  AsyncResource,
+  createHook,
+  executionAsyncId,
+  executionAsyncResource,
+} = require('node:async_hooks')
 const { TaskTracker, ROOT, nowUs } = require('../worker/tasks')
 const hub = require('../thread/hub')
 
 let native = null
 const cpuNs = () => Number((native ??= require('../util/native')).threadCpuTime())
 
+// An AsyncLocalStorage built on async_hooks has this; the AsyncContextFrame one not.
+const FRAMES = typeof AsyncLocalStorage.prototype._enable !== 'function'
+
 /** Whether promise continuations can be hooked without async ids (see the top). */
 function promisesByV8() {
-  // An AsyncLocalStorage built on async_hooks has these; the AsyncContextFrame one not.
-  if (typeof AsyncLocalStorage.prototype._enable === 'function') return false
+  if (!FRAMES) return false
   try {
     // Where the option exists, it refuses to leave promises out of a promiseResolve hook.
     createHook({ promiseResolve() {}, trackPromises: false })
@@ -42,6 +50,32 @@ function promisesByV8() {
   } catch {
     return true
   }
+}
+
+// On AsyncContextFrame, AsyncResource.runInAsyncScope() (behind AsyncResource.bind,
+// AsyncLocalStorage.snapshot, queueMicrotask, EventEmitterAsyncResource) runs `before`
+// before it enters the frame the resource keeps, so there the store is read from that
+// frame: a Map of each AsyncLocalStorage's store, which Node keeps on the resource under
+// a symbol of its own, found on a probe resource. Null where not needed or not found:
+// then the store is read as it is.
+let kFrame = null
+function findFrameSymbol() {
+  if (!FRAMES) return null
+  const probe = new AsyncResource('profiled-worker.probe', { requireManualDestroy: true })
+  probe.emitDestroy()
+  return Object.getOwnPropertySymbols(probe).find((s) => s.description === 'context_frame') ?? null
+}
+
+/** The hub's store of the callback that is starting (see kFrame). */
+function storeNow() {
+  if (kFrame !== null) {
+    const r = executionAsyncResource()
+    if (r instanceof AsyncResource) {
+      const frame = r[kFrame]
+      return typeof frame?.get === 'function' ? frame.get(hub.context) : undefined
+    }
+  }
+  return hub.context.getStore()
 }
 
 let tracker = null // created with the first split profile
@@ -82,7 +116,7 @@ function before() {
   if (stack.length > 20_000) stack.length = 0
   let c = ROOT
   try {
-    c = contextOf(hub.context.getStore())
+    c = contextOf(storeNow())
   } catch {
     // ROOT
   }
@@ -149,6 +183,7 @@ function join(session) {
     tracker = new TaskTracker(cpuNs, { hook: false })
     hub.sampler.tracker = tracker // each chunk takes the members' spans with it
     hooks = makeHooks()
+    kFrame = findFrameSymbol()
   }
   if (!active) {
     endUs = -1
