@@ -6,6 +6,7 @@ const test = require('node:test')
 const assert = require('node:assert/strict')
 const { setImmediate: turn, setTimeout: sleep } = require('node:timers/promises')
 const fs = require('node:fs')
+const { AsyncResource } = require('node:async_hooks')
 const pw = require('..')
 const { threadCpuTime } = pw
 const { within, context, samplesUnder, threadOf, nothingLeftBehind } = require('./helpers')
@@ -51,6 +52,9 @@ function afterAwait(ms) {
   return spin(ms)
 }
 function inIoCallback(ms) {
+  return spin(ms)
+}
+function inBound(ms) {
   return spin(ms)
 }
 
@@ -294,5 +298,22 @@ test('the event loop’s idle time between a profile’s callbacks counts for no
   )
   assert.ok(cpuNsOf(report) <= wallNsOf(report), 'no more CPU than wall time')
   assert.ok(under(report, 'workOfA') > 0)
+  nothingLeftBehind()
+})
+
+test('a function bound in the profile’s context (AsyncResource.bind) counts wherever it is called from', async () => {
+  const ctx = context('binding')
+  const profile = ctx(() => pw.startProfile({ name: 'bound' }))
+  const bound = ctx(() => AsyncResource.bind(() => inBound(40)))
+  await sleep(2)
+  bound() // from here, outside the profile
+  await sleep(2)
+  unprofiledWork(20)
+  const report = await within(
+    ctx(() => profile.stop()),
+    'stop',
+  )
+  assert.ok(under(report, 'inBound') > 0, 'the bound function’s work is in the report')
+  assert.equal(under(report, 'unprofiledWork'), 0, 'the caller’s own work is not')
   nothingLeftBehind()
 })
