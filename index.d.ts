@@ -85,8 +85,13 @@ export interface ProfileOptions {
   name?: string
   /** V8 sampling interval in µs, an integer from 1 to 1 000 000. Default `1000`. */
   samplingIntervalUs?: number
-  /** Sample the main thread too. Default `true`. */
-  mainThread?: boolean
+  /**
+   * The main thread's part of the report. `true` (default): only the samples, CPU and wall
+   * time of the code of this profile's async context (its continuations, timers, I/O
+   * callbacks, promise continuations). `'whole'`: the whole main thread during the
+   * profile's window. `false`: no main thread.
+   */
+  mainThread?: boolean | 'whole'
   /** How long stop() and terminate() wait for a worker's samples, in (0, 600000] ms. Default `2000`. */
   stopTimeoutMs?: number
 }
@@ -110,7 +115,10 @@ export interface RecordedEffect {
 }
 
 export interface ThreadEffects {
-  /** CPU time of the thread within the profile's window (its own thread clock). */
+  /**
+   * CPU time of the thread within the profile's window (its own thread clock); for a
+   * pooled worker and a split main thread, only while it ran this profile's code.
+   */
   cpuTimeNs?: bigint
   wallTimeNs?: bigint
   eventLoopUtilization?: { idle: number; active: number; utilization: number }

@@ -1,7 +1,9 @@
 'use strict'
 // The thread sampler from outside: real profiles across several rotations (lib/thread/sampler/index.js
 // cuts each thread's stretch every ROTATE_MS), the user's own profiling in the same
-// thread, and the clock of sample timestamps with either way of reaching V8.
+// thread, and the clock of sample timestamps with either way of reaching V8. The main
+// thread is profiled whole ('whole'): these tests are about the sampler's stretches, not
+// about which context ran (main-split.test.js).
 const test = require('node:test')
 const assert = require('node:assert/strict')
 const path = require('node:path')
@@ -84,7 +86,7 @@ for (const intervalUs of INTERVALS) {
     const from = hrUs()
     let w
     const profile = ctx(() => {
-      const p = pw.startProfile({ name, samplingIntervalUs: intervalUs })
+      const p = pw.startProfile({ name, samplingIntervalUs: intervalUs, mainThread: 'whole' })
       w = new wt.Worker(WORK)
       return p
     })
@@ -124,7 +126,9 @@ for (const intervalUs of INTERVALS) {
 
     const ctx = context()
     const from = hrUs()
-    const profile = ctx(() => pw.startProfile({ samplingIntervalUs: intervalUs }))
+    const profile = ctx(() =>
+      pw.startProfile({ samplingIntervalUs: intervalUs, mainThread: 'whole' }),
+    )
     // Untitled, across a rotation: console.profileEnd() ends the last console profile
     // started in every session, which in ours is one of our stretches.
     console.profile()
@@ -162,7 +166,7 @@ for (const intervalUs of INTERVALS) {
     t.after(() => w.terminate())
     await ask(w, { fn: 'taskC', ms: 1 })
     const [ctxA, ctxB] = [context('A'), context('B')]
-    const options = { samplingIntervalUs: intervalUs }
+    const options = { samplingIntervalUs: intervalUs, mainThread: 'whole' }
     const fromA = hrUs()
     const a = ctxA(() => pw.startProfile(options))
     await Promise.all([ctxA(() => ask(w, { fn: 'taskA', ms: 300 })), mainWork(300)])
@@ -194,7 +198,9 @@ for (const intervalUs of INTERVALS) {
 test('sample timestamps are on the process.hrtime clock, with either way of reaching V8', async () => {
   for (const intervalUs of INTERVALS) {
     const ctx = context()
-    const profile = ctx(() => pw.startProfile({ samplingIntervalUs: intervalUs }))
+    const profile = ctx(() =>
+      pw.startProfile({ samplingIntervalUs: intervalUs, mainThread: 'whole' }),
+    )
     const backend = hub.sampler.backend.constructor.name
     if (intervalUs === 1000 && HAS_HANDLES) assert.equal(backend, 'HandleSampling')
     else assert.equal(backend, 'InspectorSampling')
@@ -220,7 +226,9 @@ test('a profile that samples regular expressions with quotes and backslashes in 
   const text = Array.from({ length: 2000 }, (_, i) => `"key${i}" : "v${i}", `).join('')
   for (const intervalUs of INTERVALS) {
     const ctx = context()
-    const profile = ctx(() => pw.startProfile({ samplingIntervalUs: intervalUs }))
+    const profile = ctx(() =>
+      pw.startProfile({ samplingIntervalUs: intervalUs, mainThread: 'whole' }),
+    )
     // Compiled while sampling (V8 names no regex code compiled before), one per interval.
     const source = String.raw`"key(\d+)"\s*:\s*"([^"\\]*)"|` + intervalUs
     const re = new RegExp(source, 'g')

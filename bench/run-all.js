@@ -26,6 +26,7 @@ const SCENARIOS = [
   'pool-tasks', // per-task bookkeeping cost and attribution accuracy
   'cli-start', // 10 worker starts under plain node, --cpu-prof and the CLI
   'continuous-cost', // continuous profiling's cost, backend up and down
+  'main-split', // the main thread split by profile: split vs whole, idle patch vs plain
 ]
 
 function option(name) {

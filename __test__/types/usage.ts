@@ -70,7 +70,9 @@ async function profiling(): Promise<void> {
   const reason: pw.DropReason = 'foreignThread'
   const swallowed: number | undefined = t?.failures.inspector
   const kind: pw.FailureKind = 'sampler'
-  const { result, report } = await pw.runProfile(async () => 42)
+  const { result, report } = await pw.runProfile(async () => 42, { mainThread: 'whole' })
+  // @ts-expect-error mainThread is a boolean or 'whole'
+  pw.startProfile({ mainThread: 'split' })
   const n: number = result
   const gz: Buffer = await report.toPprofAsync()
   const svg: string = report.toFlamegraph({ title: 't' }) + (await report.toFlamegraphAsync())

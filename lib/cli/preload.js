@@ -85,7 +85,8 @@ function run(config) {
       const profile = scope.start({
         name: windowed ? `${config.command} (${labelOf(n)})` : config.command,
         samplingIntervalUs: config.intervalUs,
-        mainThread: config.mainThread,
+        // The whole app is profiled, so its main thread is too, not one context's share.
+        mainThread: config.mainThread ? 'whole' : false,
       })
       current = { n, profile }
     } catch (err) {

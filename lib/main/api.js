@@ -8,6 +8,7 @@ const hub = require('../thread/hub')
 const errors = require('../util/errors')
 const { DEFAULTS, kLink, isIntervalUs, isStopTimeoutMs } = require('../protocol')
 const { ProfileSession } = require('./session')
+const mainThread = require('./main-thread')
 const { serialize } = require('../util/json')
 
 const OPTION_NAMES = ['name', 'samplingIntervalUs', 'mainThread', 'stopTimeoutMs']
@@ -38,8 +39,13 @@ function parseOptions(where, options) {
       o.samplingIntervalUs,
     )
   }
-  if (typeof o.mainThread !== 'boolean')
-    throw errors.invalidArgType(`${where}: options.mainThread`, 'a boolean', o.mainThread)
+  if (typeof o.mainThread !== 'boolean' && o.mainThread !== 'whole') {
+    throw errors.invalidArgType(
+      `${where}: options.mainThread`,
+      "a boolean or 'whole'",
+      o.mainThread,
+    )
+  }
   if (typeof o.stopTimeoutMs !== 'number') {
     throw errors.invalidArgType(
       `${where}: options.stopTimeoutMs`,
@@ -114,6 +120,7 @@ function startProfile(options) {
   const o = parseOptions('startProfile()', options)
   const { session, store } = begin(executionAsyncId(), o)
   hub.context.enterWith(store)
+  mainThread.entered(store)
   return new ActiveProfile(session)
 }
 
@@ -131,7 +138,7 @@ async function runProfile(fn, options) {
   const { session, store } = begin(resource.asyncId(), o)
   let result
   try {
-    result = await resource.runInAsyncScope(() => hub.context.run(store, fn))
+    result = await resource.runInAsyncScope(() => mainThread.run(store, fn))
   } catch (err) {
     const report = await session.stop()
     if (err !== null && typeof err === 'object') {

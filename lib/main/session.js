@@ -8,6 +8,7 @@ const hub = require('../thread/hub')
 const { nowUs } = require('../thread/sampler')
 const { deserialize } = require('../util/json')
 const { ProfileReport } = require('./report')
+const mainThread = require('./main-thread')
 const { MAIN_THREAD_NAME, DROP, kLink, check } = require('../protocol')
 // NODE_DEBUG=profiled-worker shows each failure the profiler swallows.
 const debug = require('node:util').debuglog('profiled-worker')
@@ -116,7 +117,9 @@ class ProfileSession {
     this.asyncId = asyncId
     this.name = name
     this.intervalUs = options.samplingIntervalUs
-    this.mainThread = options.mainThread
+    this.mainThread = options.mainThread !== false
+    // Split (the default): the main thread's share is the time this profile's context ran.
+    this.split = options.mainThread === true
     this.stopTimeoutMs = options.stopTimeoutMs
     this.state = 'active'
     this.startNs = process.hrtime.bigint()
@@ -128,10 +131,12 @@ class ProfileSession {
     this.done = null
     hub.sessions.set(this.id, this)
     if (this.mainThread) {
-      this.thread(0, MAIN_THREAD_NAME)
+      // Split: no spans yet means no samples, never the whole thread's.
+      this.thread(0, MAIN_THREAD_NAME).spans = this.split ? [] : null
       this.mainCpu0 = native.threadCpuTime()
       this.mainFailures0 = hub.sampler.counters()
       this.mainElu0 = performance.eventLoopUtilization()
+      if (this.split) mainThread.join(this)
       hub.sampler.add(this.id, this.intervalUs)
     }
     tell('started', this)
@@ -252,12 +257,7 @@ class ProfileSession {
     }
     if (this.mainThread) {
       hub.sampler.remove(this.id)
-      this.thread(0).effects = {
-        cpuTimeNs: native.threadCpuTime() - this.mainCpu0,
-        wallTimeNs: endNs - this.startNs,
-        eventLoopUtilization: performance.eventLoopUtilization(this.mainElu0),
-        custom: this.custom.map((e) => ({ ...e, data: deserialize(e.data) })),
-      }
+      this.thread(0).effects = this.mainEffects(endNs, this.split ? mainThread.leave(this) : null)
       Object.assign(this.thread(0).failures, failuresSince(this.mainFailures0))
     }
     let open = waiting
@@ -274,6 +274,25 @@ class ProfileSession {
       endNs,
       threads: this.threadReports((t) => assembleNow(t, this.t0, t1)),
     })
+  }
+
+  /**
+   * The main thread's effects: with `usage` (split), the CPU and wall time of this
+   * profile's spans, as a pooled worker reports them; else the whole thread's in the
+   * window. Event-loop utilization is the thread's, as in workers.
+   */
+  mainEffects(endNs, usage) {
+    if (this.split) usage ??= { cpuNs: 0, wallUs: 0 }
+    return {
+      cpuTimeNs: usage
+        ? BigInt(Math.max(0, Math.round(usage.cpuNs)))
+        : native.threadCpuTime() - this.mainCpu0,
+      wallTimeNs: usage
+        ? BigInt(Math.max(0, Math.round(usage.wallUs * 1000)))
+        : endNs - this.startNs,
+      eventLoopUtilization: performance.eventLoopUtilization(this.mainElu0),
+      custom: this.custom.map((e) => ({ ...e, data: deserialize(e.data) })),
+    }
   }
 
   threadReports(profileOf) {
@@ -304,13 +323,10 @@ class ProfileSession {
     // Workers first: their stops travel and run while this thread cuts its own sampler.
     const stopped = Promise.all([...this.workers].map((w) => w[kLink].stop(this)))
     if (this.mainThread) {
-      await hub.sampler.remove(this.id)
-      this.thread(0).effects = {
-        cpuTimeNs: native.threadCpuTime() - this.mainCpu0,
-        wallTimeNs: endNs - this.startNs,
-        eventLoopUtilization: performance.eventLoopUtilization(this.mainElu0),
-        custom: this.custom.map((e) => ({ ...e, data: deserialize(e.data) })),
-      }
+      const removed = hub.sampler.remove(this.id) // its last cut takes its last spans
+      const usage = this.split ? mainThread.leave(this) : null
+      await removed
+      this.thread(0).effects = this.mainEffects(endNs, usage)
       Object.assign(this.thread(0).failures, failuresSince(this.mainFailures0))
     }
     const results = await stopped

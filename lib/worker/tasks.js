@@ -52,9 +52,15 @@ function nowUs() {
 const builtinWait = Atomics.wait
 
 class TaskTracker {
-  /** @param cpuNs () => this thread's CPU clock in ns, as a Number */
-  constructor(cpuNs) {
+  /**
+   * @param cpuNs () => this thread's CPU clock in ns, as a Number
+   * @param options.hook false: the caller reports every switch with switchTo() (the main
+   *   thread, whose context is AsyncLocalStorage's, see main/main-thread.js), so the
+   *   tracker enables neither its async hook nor its Atomics.wait
+   */
+  constructor(cpuNs, { hook = true } = {}) {
     this.cpuNs = cpuNs
+    this.ownHook = hook
     this.current = ROOT
     // True while the running callback is the handler of a dispatched message (see run()).
     this.inDispatch = false
@@ -233,14 +239,20 @@ class TaskTracker {
     }
   }
 
-  switchTo(context) {
+  /**
+   * `at` and `cpu` (NaN: interpolated): when the switch happened and the CPU clock then,
+   * for a switch marked after the fact (main/main-thread.js); by default, now.
+   */
+  switchTo(context, at = undefined, cpu = undefined) {
     if (context === this.current) return
     this.current = context
     if (this.members.size === 0) return
-    const t = nowUs()
+    const t = at ?? nowUs()
     this.times.push(t)
     this.contexts.push(context)
-    if (t - this.cpuReadUs >= this.resolutionUs) {
+    if (cpu !== undefined) {
+      this.cpus.push(cpu)
+    } else if (t - this.cpuReadUs >= this.resolutionUs) {
       this.cpuReadUs = t
       this.cpus.push(this.cpuNs())
     } else {
@@ -267,7 +279,7 @@ class TaskTracker {
       foreign: false,
     })
     this.resolutionUs = Math.min(...[...this.members.values()].map((m) => m.intervalUs)) / 4
-    if (this.members.size === 1) {
+    if (this.members.size === 1 && this.ownHook) {
       this.hook.enable()
       if (Atomics.wait === builtinWait) Atomics.wait = this.wait
     }
@@ -382,4 +394,4 @@ function interpolate(times, cpus) {
   }
 }
 
-module.exports = { TaskTracker, ROOT, NONE }
+module.exports = { TaskTracker, ROOT, NONE, nowUs }
