@@ -182,7 +182,8 @@ class Continuous {
       const profile = this.scope.start({
         name: `${this.o.serviceName} (continuous)`,
         samplingIntervalUs: this.o.intervalUs,
-        mainThread: this.o.mainThread,
+        // A period holds the whole main thread; requests' shares are labelled in it.
+        mainThread: this.o.mainThread ? 'whole' : false,
       })
       this.current = { profile, t0: nowUs(), startMs: Date.now() }
     } catch (err) {
