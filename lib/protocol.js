@@ -128,6 +128,7 @@ const isSpansById = (v) => {
 }
 const isOptional = (v, check) => v === undefined || check(v)
 const isString = (v) => typeof v === 'string'
+/** @type {(v: unknown, max?: number) => boolean} */
 const isText = (v, max = LIMITS.text) => typeof v === 'string' && v.length <= max
 // An object as structured clone or JSON.parse makes one: no array, no prototype of its own.
 const isPlainRecord = (v) =>
@@ -373,6 +374,7 @@ function error(threadId, threadName, ids, err) {
 
 // What passes checkError further up (a nested worker's error is relayed and checked
 // again): texts cut to the limit, a code kept as a string or an integer.
+/** @param {unknown} v @param {number} [max] */
 function text(v, max = LIMITS.text) {
   let s
   try {

@@ -38,14 +38,14 @@ let native = null
 const cpuNs = () => Number((native ??= require('../util/native')).threadCpuTime())
 
 // An AsyncLocalStorage built on async_hooks has this; the AsyncContextFrame one not.
-const FRAMES = typeof AsyncLocalStorage.prototype._enable !== 'function'
+const FRAMES = typeof (/** @type {any} */ (AsyncLocalStorage.prototype)._enable) !== 'function'
 
 /** Whether promise continuations can be hooked without async ids (see the top). */
 function promisesByV8() {
   if (!FRAMES) return false
   try {
     // Where the option exists, it refuses to leave promises out of a promiseResolve hook.
-    createHook({ promiseResolve() {}, trackPromises: false })
+    createHook(/** @type {any} */ ({ promiseResolve() {}, trackPromises: false }))
     return false
   } catch {
     return true
@@ -161,7 +161,8 @@ function settle() {
 
 function makeHooks() {
   if (!promisesByV8()) return createHook({ before, after })
-  const callbacks = createHook({ before, after, trackPromises: false })
+  // trackPromises (Node ≥ 24) is not in the @types/node this package builds with.
+  const callbacks = createHook(/** @type {any} */ ({ before, after, trackPromises: false }))
   const { promiseHooks } = require('node:v8')
   let stops = []
   return {

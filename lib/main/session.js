@@ -121,6 +121,7 @@ class ProfileSession {
     // Split (the default): the main thread's share is the time this profile's context ran.
     this.split = options.mainThread === true
     this.stopTimeoutMs = options.stopTimeoutMs
+    /** @type {'active' | 'stopping' | 'stopped'} */
     this.state = 'active'
     this.startNs = process.hrtime.bigint()
     this.t0 = nowUs()
