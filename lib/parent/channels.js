@@ -15,7 +15,7 @@
 
 const { build } = require('../protocol')
 const intrinsics = require('../util/intrinsics')
-const { submitterOf } = require('./instrument/submitted')
+const submitted = require('./instrument/submitted')
 
 // Required on first use, like in profiled-worker.js: this module loads before a worker's
 // user code.
@@ -123,9 +123,11 @@ function sendOn(route, value, transfer, send) {
   const link = route.link
   if (link.closed) return send()
   const queued = takePending()
-  const sessions = (submitterOf(value, transfer) ?? queued ?? hub().currentSessions()).filter(
-    (s) => s.state === 'active',
-  )
+  const sessions = (
+    submitted.submitterOf(value, transfer) ??
+    queued ??
+    hub().currentSessions()
+  ).filter((s) => s.state === 'active')
   link.startFor(sessions)
   const ports = transfer === null ? null : adopt(link, value, transfer)
   const n = route.seq + 1
