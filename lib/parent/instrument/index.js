@@ -29,6 +29,7 @@ const packages = new Map() // package root → 'done' | 'pending' | 'skipped'
 /** The file that called `new Worker` (the first frame outside this package), or null. */
 function creatorFile() {
   const { prepareStackTrace, stackTraceLimit } = Error
+  const hadFormatter = Object.hasOwn(Error, 'prepareStackTrace')
   try {
     // Our own formatting for one capture: the app's (source maps, custom traces) is
     // neither needed nor run.
@@ -49,7 +50,8 @@ function creatorFile() {
   } catch {
     return null
   } finally {
-    Error.prepareStackTrace = prepareStackTrace
+    if (hadFormatter) Error.prepareStackTrace = prepareStackTrace
+    else delete Error.prepareStackTrace
     Error.stackTraceLimit = stackTraceLimit
   }
 }
