@@ -75,6 +75,25 @@ for (const lib of LIBS) {
   }
 }
 
+// A queue of the app's own (plain, not tracked): the queued task still finds its request.
+for (const lib of LIBS.filter((l) => l.alias !== 'workerpool9')) {
+  const system = lib.esmOnly ? 'ESM' : 'CommonJS'
+  test(
+    `${lib.kind} ${lib.major}, a task queue of the app's own: four queued requests each get their own task`,
+    { skip: skipFor(lib, system) },
+    () => {
+      const result = runApp(APPS[system].file, {
+        env: { POOL: `${lib.kind}:${lib.alias}`, ORDER: 'pw-first', QUEUE: 'own' },
+      })
+      assert.ok(
+        result.ownQueuePushes >= 3,
+        `the pool used the app's queue: ${result.ownQueuePushes}`,
+      )
+      assertOwn(result, `${lib.alias} own queue`)
+    },
+  )
+}
+
 // One module graph, imported statically: both modules are linked before either runs.
 for (const order of ['pool-first', 'pw-first']) {
   test(
