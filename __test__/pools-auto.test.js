@@ -119,3 +119,16 @@ test('a pool major we do not know is left alone and works as it does today', () 
     `queued tasks count for nobody: ${rest}`,
   )
 })
+
+test('PROFILED_WORKER_POOLS=off leaves a known pool as it is', { skip: MAJOR < 20 }, () => {
+  const result = runApp('app.cjs', {
+    env: { POOL: 'piscina:piscina', ORDER: 'pw-first', PROFILED_WORKER_POOLS: 'off' },
+  })
+  const [first, ...rest] = result.counts
+  assert.ok(first[0] > 0, `the task sent at once is its request's [${first}]`)
+  assert.deepEqual(
+    rest.map((row) => row.every((n) => n === 0)),
+    [true, true, true],
+    `the queued tasks count for nobody: ${JSON.stringify(rest)}`,
+  )
+})
