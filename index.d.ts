@@ -121,6 +121,19 @@ export interface ThreadEffects {
   exitCode?: number
 }
 
+/** Why a message on a thread's private channel was dropped (see `ThreadReport.dropped`). */
+export type DropReason =
+  | 'malformed'
+  | 'foreignThread'
+  | 'foreignProfile'
+  | 'badChild'
+  | 'badEffects'
+  | 'badChunk'
+  | 'fromParent'
+
+/** What the profiler swallowed on a thread (see `ThreadReport.failures`). */
+export type FailureKind = 'runtime' | 'sampler' | 'inspector' | 'assembly'
+
 export interface ThreadReport {
   threadId: number
   name: string
@@ -128,6 +141,10 @@ export interface ThreadReport {
   exitCode: number | null
   profile: CpuProfile
   effects: ThreadEffects
+  /** Messages of this thread's private channel dropped during the profile, by reason. */
+  dropped: Partial<Record<DropReason, number>>
+  /** Failures the profiler swallowed on this thread during the profile, by kind. */
+  failures: Partial<Record<FailureKind, number>>
 }
 
 export declare class ProfileReport {

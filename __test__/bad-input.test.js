@@ -11,8 +11,6 @@ const pw = require('..')
 const { startProfile, runProfile } = pw
 const { within, context, ask, watch, nothingLeftBehind } = require('./helpers')
 
-const Worker = wt.Worker // patched
-
 test('invalid options and arguments throw errors naming them', async () => {
   const bad = [
     [{ samplingIntervalUs: -1 }, RangeError, /samplingIntervalUs/],

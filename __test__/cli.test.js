@@ -414,6 +414,42 @@ test('every Node process of the command is profiled into <pid>-<script>/, plus o
   )
 })
 
+test('merge of several processes keeps each process’s threads apart', async () => {
+  const out = tmpDir()
+  const parent = path.join(__dirname, 'fixtures', 'cli', 'parent.js')
+  const r = await runCli(['-o', out, '--', process.execPath, parent], { all: true })
+  assert.equal(r.code, 0, r.stderr)
+  const procs = fs.readdirSync(out).filter((d) => /^\d+-/.test(d))
+  const files = (dir) => fs.readdirSync(dir).filter((f) => f.endsWith('.cpuprofile'))
+  const expected = new Map() // `<proc>_<thread>` → samples
+  for (const proc of procs)
+    for (const f of files(path.join(out, proc))) {
+      const name = /^thread-\d+-(.+)\.cpuprofile$/.exec(f)[1]
+      const { sampleCount } = CpuProfile.parse(fs.readFileSync(path.join(out, proc, f)))
+      // A merged set's names are file-safe, as in its file names (one name per thread).
+      expected.set(`${proc}_${name}`, sampleCount)
+    }
+  assert.ok(expected.size >= 3, [...expected.keys()].join(' ')) // two mains and a worker
+
+  const merged = tmpDir()
+  const m = await runCli(['merge', out, '--out', merged])
+  assert.equal(m.code, 0, m.stderr)
+  const pprof = Profile.decode(zlib.gunzipSync(fs.readFileSync(path.join(merged, 'profile.pb.gz'))))
+  const str = (i) => pprof.stringTable.strings[Number(i)]
+  const seen = new Map()
+  for (const s of pprof.sample) {
+    const name = str(s.label.find((l) => str(l.key) === 'thread_name').str)
+    seen.set(name, (seen.get(name) ?? 0) + Number(s.value[0]))
+  }
+  // Every thread of every process, once, under its own name, with its own samples.
+  assert.deepEqual(
+    [...seen.keys()].sort(),
+    [...expected.keys()].filter((k) => expected.get(k) > 0).sort(),
+  )
+  for (const [name, n] of seen) assert.equal(n, expected.get(name), name)
+  assert.equal(files(merged).length, expected.size)
+})
+
 test('-- npm run <script> profiles the script’s node process too', async () => {
   const pkg = tmpDir()
   fs.writeFileSync(

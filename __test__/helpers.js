@@ -212,6 +212,103 @@ function nothingLeftBehind() {
   assert.equal(require('../lib/thread/hub').sessions.size, 0, 'no session left in the hub')
 }
 
+/** A .cpuprofile text of `count` samples in FORGED, stamped "now" (inside any open window). */
+function forgedProfileJson(count = 500) {
+  const now = Number(process.hrtime.bigint() / 1000n)
+  const frame = (functionName) => ({
+    functionName,
+    scriptId: '0',
+    url: 'evil.js',
+    lineNumber: 0,
+    columnNumber: 0,
+  })
+  return JSON.stringify({
+    nodes: [
+      { id: 1, callFrame: frame('(root)'), children: [2] },
+      { id: 2, callFrame: frame('FORGED') },
+    ],
+    startTime: now - count,
+    endTime: now,
+    samples: Array(count).fill(2),
+    timeDeltas: Array(count).fill(1),
+  })
+}
+
+/**
+ * A profile with two workers in it: a forger (fixtures/forger.js) that has found its
+ * private port, and an honest sibling with a nested worker of its own (fixtures/
+ * sibling.js). The forger learns the port from the STOP of a first profile, as an
+ * attacker would. `post(messages)` has the forger post them on the port; `key` is the
+ * profile's routing key (what a forger reads off the START and STOP it sees).
+ */
+async function forgeryScene() {
+  const wt = require('node:worker_threads')
+  const assert = require('node:assert/strict')
+  const { startProfile } = require('..')
+  const hub = require('../lib/thread/hub')
+  const first = context('forgery-first')
+  const warmUp = first(() => startProfile({ name: 'first', stopTimeoutMs: 15_000 }))
+  const forger = first(() => new wt.Worker(fixture('forger.js'), { name: 'forger' }))
+  await first(() => ask(forger, { op: 'work', ms: 1 }))
+  await within(warmUp.stop(), 'the first profile stops')
+  assert.deepEqual(await ask(forger, { op: 'found' }), { found: true }, 'the forger has the port')
+
+  const ctx = context('forgery')
+  // A long stop timeout: on a loaded machine a 'timeout' here would hide what is tested.
+  const profile = ctx(() =>
+    startProfile({ name: 'attacked', samplingIntervalUs: 500, stopTimeoutMs: 15_000 }),
+  )
+  const key = [...hub.sessions.values()].find((s) => s.name === 'attacked').id
+  const sibling = ctx(() => new wt.Worker(fixture('sibling.js'), { name: 'sibling' }))
+  const { nestedThreadId } = await once(sibling, 'message')
+  await ctx(() => ask(sibling, 30))
+  await ctx(() => ask(forger, { op: 'work', ms: 30 }))
+  return {
+    forger,
+    sibling,
+    nestedThreadId,
+    profile,
+    key,
+    post: (messages) => {
+      const posted = once(forger, 'message')
+      forger.postMessage({ op: 'post', messages })
+      return posted
+    },
+    close: async () => {
+      await within(profile.stop(), 'stop()') // the same promise if the test stopped it
+      await terminateAll(forger, sibling)
+    },
+  }
+}
+
+/**
+ * The report has no thread the scene did not make, and nothing the forger sent shows
+ * under a thread other than its own: the sibling's and the nested worker's data is theirs.
+ */
+function assertNothingForeign(report, scene) {
+  const assert = require('node:assert/strict')
+  const mine = [0, scene.forger.threadId, scene.sibling.threadId, scene.nestedThreadId]
+  assert.deepEqual(
+    report.threads.map((t) => t.threadId).filter((id) => !mine.includes(id)),
+    [],
+    'no thread the scene did not make',
+  )
+  for (const t of report.threads) {
+    if (t.threadId === scene.forger.threadId) continue
+    assert.equal(samplesUnder(t.profile, 'FORGED'), 0, `no forged samples under ${t.name}`)
+    assert.deepEqual(t.effects.errors, [], `no forged errors under ${t.name}`)
+    assert.notEqual(t.status, 'timeout', `${t.name} did not time out`)
+  }
+  assert.equal(threadOf(report, scene.sibling.threadId).name, 'sibling')
+  assert.equal(threadOf(report, scene.nestedThreadId).name, 'nested')
+  // Their own samples are there (by file: V8 may inline the work into its caller).
+  const sibling = threadOf(report, scene.sibling.threadId).profile.toCollapsed()
+  assert.match(sibling, /fixtures\/sibling\.js/, 'the sibling keeps its samples')
+  assert.ok(threadOf(report, scene.nestedThreadId).profile.sampleCount > 0, 'so does the nested')
+  for (const t of report.threads) assertEffectsHome(t)
+  report.toPprof() // the whole report still encodes
+}
+
 // Every test file loads this file: a promise rejection left unhandled anywhere in the
 // file fails it, whichever test was running (or none). Only in a test file's own
 // process and thread: fixtures, workers and bench scripts load these helpers too.
@@ -232,6 +329,9 @@ if (
 }
 
 module.exports = {
+  forgedProfileJson,
+  forgeryScene,
+  assertNothingForeign,
   once,
   terminateAll,
   watch,

@@ -3,7 +3,7 @@
 // passes the other side's check, and a message with any one field wrong is refused.
 const test = require('node:test')
 const assert = require('node:assert/strict')
-const { MSG, DEFAULTS, build, check, isIntervalUs } = require('../lib/protocol')
+const { MSG, DEFAULTS, LIMITS, build, check, isIntervalUs } = require('../lib/protocol')
 
 const session = {
   id: 3,
@@ -42,10 +42,19 @@ const cases = [
     check.chunk,
     {
       threadId: [0],
-      threadName: [1],
-      ids: [null, [-1]],
-      json: [{}],
-      spans: [[1, 2], { 3: [1] }, { 3: [1, NaN] }, null],
+      json: [{}, 'x'.repeat(LIMITS.chunkJson + 1)],
+      ids: [null, [-1], [3, 3]],
+      threadName: [1, 'x'.repeat(LIMITS.text + 1)],
+      spans: [
+        [1, 2],
+        { 3: [1] },
+        { 3: [1, NaN] },
+        null,
+        { x: [1, 2] },
+        JSON.parse('{"__proto__": [1, 2]}'),
+        { 0: [1, 2] },
+        Object.create({ 3: [1, 2] }, { 4: { value: [1, 2], enumerable: true } }),
+      ],
     },
   ],
   [
@@ -60,7 +69,8 @@ const cases = [
   ],
   [build.exit(5, 'w', [3], 1), check.exit, { code: ['1', 1.5], threadId: [0] }],
   [build.stopped(3, [5]), check.stopped, { id: [0], timedOut: [[0], undefined, 'x'] }],
-  [build.stoppedAll([]), check.stoppedAll, { timedOut: [null, [1.5]] }],
+  [build.stoppedAll([]), check.stoppedAll, { timedOut: [null, [1.5], 5, { length: 1 }] }],
+  [build.child(7, 5), check.child, { threadId: [0, -1, 1.5, '7'], parentId: [0, null] }],
 ]
 
 test('every builder’s message passes its own validator and the side that reads it', () => {
@@ -102,6 +112,36 @@ test('anything that is not a known message is refused, never thrown on', () => {
   assert.equal(check.chunk(huge), null)
 })
 
+const effectsValue = {
+  cpuTimeNs: 1n,
+  wallTimeNs: 2n,
+  eventLoopUtilization: { idle: 1, active: 2, utilization: 0.5 },
+  custom: [{ name: 'n', data: '1', atNs: 3n }],
+  exitCode: 0,
+  dropped: { malformed: 2 },
+  failures: { sampler: 1 },
+}
+
+test('the parsed effects text is checked field by field', () => {
+  assert.equal(check.effectsValue(effectsValue), effectsValue)
+  const bad = {
+    cpuTimeNs: [1, -1n, undefined],
+    wallTimeNs: ['2'],
+    eventLoopUtilization: [null, { idle: 1, active: 2, utilization: 2 }],
+    custom: ['x', { length: 0 }, [{ name: 'n', data: 1 }], [{ name: 1, data: '1' }], undefined],
+    exitCode: [1.5, '0', null],
+    dropped: [{ made_up: 1 }, { malformed: -1 }, { malformed: 0.5 }, []],
+    failures: [{ runtime: NaN }, JSON.parse('{"__proto__": 1}')],
+  }
+  for (const [field, values] of Object.entries(bad))
+    for (const v of values) {
+      const forged = { ...effectsValue, [field]: v }
+      if (v === undefined) delete forged[field]
+      assert.equal(check.effectsValue(forged), null, `${field} = ${String(v)}`)
+    }
+  for (const v of [null, [], 'x', 5]) assert.equal(check.effectsValue(v), null)
+})
+
 test('the start message gives a nested worker less time than its parent has', () => {
   const m = build.start({ ...session, stopTimeoutMs: 1000 }, false)
   assert.equal(m.stopTimeoutMs, 800)
@@ -118,4 +158,27 @@ test('an error that is not an Error becomes its message', () => {
   assert.deepEqual(build.error(5, 'w', [3], 'x').error, { message: 'x' })
   const e = Object.assign(new Error('m'), { code: 'E_X' })
   assert.equal(build.error(5, 'w', [3], e).error.code, 'E_X')
+})
+
+test('any error a worker raises builds a message that passes the check further up', () => {
+  const weird = [
+    Object.assign(new Error('x'.repeat(LIMITS.text * 2)), { code: { nested: true } }),
+    Object.assign(new Error('m'), { code: 12 }),
+    Object.assign(new Error('m'), { code: 1.5, name: { toString: () => 'N' } }),
+    {
+      toString() {
+        throw new Error('no')
+      },
+    },
+  ]
+  for (const e of weird) assert.ok(check.error(build.error(5, 'w', [3], e)), String(e?.code))
+})
+
+test('a worker or profile name of any length builds messages that pass their checks', () => {
+  const name = 'n'.repeat(LIMITS.text + 10)
+  assert.ok(check.start(build.start({ ...session, name }, true)))
+  assert.ok(check.chunk(build.chunk(5, name, [3], '{}')))
+  assert.ok(check.effects(build.effects(3, 5, name, '{}')))
+  assert.ok(check.exit(build.exit(5, name, [3], 0)))
+  assert.ok(check.error(build.error(5, name, [3], new Error('x'))))
 })

@@ -272,3 +272,33 @@ for (const [what, env, args] of [
     }
   })
 }
+
+test('failures the sampler swallows are counted in the thread’s report', async () => {
+  const ctx = context()
+  // 500 µs: through the inspector, whose calls can fail.
+  const profile = ctx(() => pw.startProfile({ samplingIntervalUs: 500 }))
+  await mainWork(20)
+  const { backend } = hub.sampler
+  // One inspector call answered with an error, then one cut that throws.
+  const post = backend.session.post
+  backend.session.post = function (method, params, onAnswer) {
+    backend.session.post = post
+    onAnswer(new Error('injected'), undefined)
+  }
+  hub.sampler.rotate()
+  const cut = backend.cut
+  backend.cut = () => {
+    backend.cut = cut
+    throw new Error('injected')
+  }
+  hub.sampler.rotate()
+  await mainWork(20)
+  const report = await within(profile.stop(), 'stop()')
+  const main = threadOf(report, 0)
+  assert.equal(main.failures.sampler, 1, 'the cut that threw')
+  assert.ok(main.failures.inspector >= 1, 'the inspector call that failed')
+  assert.deepEqual(main.dropped, {})
+  // A later profile starts from zero.
+  const next = await pw.runProfile(() => mainWork(10), { samplingIntervalUs: 500 })
+  assert.deepEqual(threadOf(next.report, 0).failures, {})
+})

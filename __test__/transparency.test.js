@@ -3,14 +3,13 @@
 // and under the patched one, and what the user sees must be the same.
 const test = require('node:test')
 const assert = require('node:assert/strict')
-const path = require('node:path')
 const { pathToFileURL } = require('node:url')
 const wt = require('node:worker_threads')
 
 const PlainWorker = wt.Worker // captured before the patch
 const pw = require('..')
 const ProfiledWorker = wt.Worker
-const { runNode, ROOT, fixture, within } = require('./helpers')
+const { runNode, fixture, within } = require('./helpers')
 
 function summarize(event, arg) {
   if (event === 'error') return arg instanceof Error ? `${arg.name}: ${arg.message}` : String(arg)

@@ -81,7 +81,7 @@ function main() {
   }
   for (const sig of FORWARDED) process.on(sig, forward)
 
-  child.on('error', (err) => {
+  child.on('error', (/** @type {NodeJS.ErrnoException} */ err) => {
     // The command could not be started (spawn failed): the shell's exit codes.
     const why = { ENOENT: 'command not found', EACCES: 'permission denied' }[err.code]
     say(`cannot run ${JSON.stringify(settings.command[0])}: ${why ?? err.message} (${err.code})`)

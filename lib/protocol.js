@@ -5,8 +5,8 @@
 // nothing but node:path.
 //
 // Parent → child: START, STOP, STOP_ALL, TASK, UNTAG. Child → parent: CHUNK, EFFECTS,
-// ERROR, EXIT (relayed upward unchanged through intermediate workers), and to the direct
-// parent only STOPPED, STOPPED_ALL, PORT_GONE.
+// ERROR, EXIT, CHILD (relayed upward unchanged through intermediate workers), and to the
+// direct parent only STOPPED, STOPPED_ALL, PORT_GONE.
 //
 // Whatever arrives on the channel is untrusted: code in the worker can get hold of the
 // port. Each validator checks its message field by field and returns it, or null; the
@@ -31,6 +31,9 @@ const MSG = Object.freeze({
   EXIT: 'exit',
   STOPPED: 'stopped',
   STOPPED_ALL: 'stopped-all',
+  // A worker created a nested worker: the only way a thread id below a worker becomes
+  // that worker's to send data for.
+  CHILD: 'child',
 })
 
 const DEFAULTS = Object.freeze({
@@ -53,7 +56,40 @@ const LIMITS = Object.freeze({
   threadIds: 65_536,
   ports: 4096,
   pathDepth: 17,
+  // Characters of a thread name, an error's name, message or stack, a profile's name.
+  text: 65_536,
+  // Characters of one chunk's .cpuprofile text. A chunk holds at most one rotation
+  // (sampler ROTATE_MS) of samples; at the finest interval that stays far below this.
+  chunkJson: 64 * 1024 * 1024,
+  // Span bounds in one chunk, all profiles together.
+  spanValues: 4 * 1024 * 1024,
+  // Characters of one effects text (recordEffect data included) and its custom entries.
+  effectsText: 64 * 1024 * 1024,
+  custom: 65_536,
+  // Nested workers one link may announce below it over its life.
+  children: 65_536,
 })
+
+// Why a message was dropped, as counted in a thread's report (`dropped`).
+const DROP = Object.freeze({
+  // Failed its message's check (a field missing, of the wrong type, out of range, too big).
+  MALFORMED: 'malformed',
+  // For a thread the channel does not own (not the worker, nor a child it announced).
+  FOREIGN_THREAD: 'foreignThread',
+  // For no profile the worker works for.
+  FOREIGN_PROFILE: 'foreignProfile',
+  // A child announcement for a thread id that is taken or cannot be a child's.
+  BAD_CHILD: 'badChild',
+  // Effects whose text is not serialize() text of a valid ThreadEffects.
+  BAD_EFFECTS: 'badEffects',
+  // A chunk whose text is not a profile (found when it is parsed).
+  BAD_CHUNK: 'badChunk',
+  // Worker side: a message from the parent that failed its check.
+  FROM_PARENT: 'fromParent',
+})
+const DROP_REASONS = Object.freeze(Object.values(DROP))
+// Failures the profiler swallowed, as counted in a thread's report (`failures`).
+const FAILURE_KINDS = Object.freeze(['runtime', 'sampler', 'inspector', 'assembly'])
 
 /** The sampling interval rule, the same for the API, the CLI and the worker runtime. */
 const isIntervalUs = (v) => Number.isInteger(v) && v >= INTERVAL_MIN_US && v <= INTERVAL_MAX_US
@@ -64,7 +100,9 @@ const isObject = (v) => v !== null && typeof v === 'object'
 const isId = (v) => Number.isSafeInteger(v) && v > 0
 // Channel keys: 0 is the worker's own postMessage.
 const isKey = (v) => Number.isSafeInteger(v) && v >= 0
-const isIds = (v, max = LIMITS.ids) => Array.isArray(v) && v.length <= max && v.every(isId)
+// No duplicates: each id names a profile the data counts for once.
+const isIds = (v, max = LIMITS.ids) =>
+  Array.isArray(v) && v.length <= max && v.every(isId) && new Set(v).size === v.length
 const isPath = (p) =>
   Array.isArray(p) &&
   p.length <= LIMITS.pathDepth &&
@@ -75,8 +113,29 @@ const isPorts = (v) =>
   v.every((p) => Array.isArray(p) && p.length === 2 && isPath(p[0]) && isId(p[1]))
 const isSpans = (v) =>
   Array.isArray(v) && v.length % 2 === 0 && v.every((x) => typeof x === 'number' && isFinite(x))
+// Per profile id (decimal keys only: no `__proto__`, `constructor`), bounded in all.
+const isSpansById = (v) => {
+  if (!isPlainRecord(v)) return false
+  const keys = Object.keys(v)
+  if (keys.length > LIMITS.ids) return false
+  let total = 0
+  for (const k of keys) {
+    if (!/^[1-9][0-9]{0,15}$/.test(k) || !isSpans(v[k])) return false
+    total += v[k].length
+    if (total > LIMITS.spanValues) return false
+  }
+  return true
+}
 const isOptional = (v, check) => v === undefined || check(v)
 const isString = (v) => typeof v === 'string'
+const isText = (v, max = LIMITS.text) => typeof v === 'string' && v.length <= max
+// An object as structured clone or JSON.parse makes one: no array, no prototype of its own.
+const isPlainRecord = (v) =>
+  isObject(v) && !Array.isArray(v) && [Object.prototype, null].includes(Object.getPrototypeOf(v))
+const isCount = (v) => Number.isSafeInteger(v) && v >= 0
+// { reason: count } with reasons from `known` only.
+const isCounts = (v, known) =>
+  isPlainRecord(v) && Object.keys(v).every((k) => known.includes(k) && isCount(v[k]))
 
 // -- messages ---------------------------------------------------------------------
 
@@ -104,7 +163,7 @@ function start(s, owner) {
     id: s.id,
     asyncId: s.asyncId,
     startNs: s.startNs,
-    name: s.name,
+    name: text(s.name),
     intervalUs: s.intervalUs,
     stopTimeoutMs: Math.floor(s.stopTimeoutMs * NESTED_STOP_SHARE),
   }
@@ -118,7 +177,7 @@ function checkStart(m) {
     isOptional(m.owner, (v) => typeof v === 'boolean') &&
     Number.isSafeInteger(m.asyncId) &&
     typeof m.startNs === 'bigint' &&
-    isString(m.name) &&
+    isText(m.name) &&
     isIntervalUs(m.intervalUs) &&
     isOptional(m.stopTimeoutMs, isStopTimeoutMs)
     ? m
@@ -196,7 +255,7 @@ const checkPortGone = (m) => (isObject(m) && m.t === MSG.PORT_GONE && isId(m.k) 
 /** @returns {ChunkMsg} */
 function chunk(threadId, threadName, ids, json, spans) {
   /** @type {ChunkMsg} */
-  const msg = { t: MSG.CHUNK, threadId, threadName, ids, json }
+  const msg = { t: MSG.CHUNK, threadId, threadName: text(threadName), ids, json }
   if (spans !== undefined) msg.spans = spans
   return msg
 }
@@ -206,10 +265,10 @@ function checkChunk(m) {
   return isObject(m) &&
     m.t === MSG.CHUNK &&
     isId(m.threadId) &&
-    isString(m.threadName) &&
+    isText(m.threadName) &&
     isIds(m.ids) &&
-    isString(m.json) &&
-    isOptional(m.spans, (v) => isObject(v) && !Array.isArray(v) && Object.values(v).every(isSpans))
+    isText(m.json, LIMITS.chunkJson) &&
+    isOptional(m.spans, isSpansById)
     ? m
     : null
 }
@@ -224,12 +283,12 @@ function checkChunk(m) {
  */
 
 /** @returns {EffectsMsg} */
-const effects = (id, threadId, threadName, text) => ({
+const effects = (id, threadId, threadName, effectsText) => ({
   t: MSG.EFFECTS,
   id,
   threadId,
-  threadName,
-  effects: text,
+  threadName: text(threadName),
+  effects: effectsText,
 })
 
 /** @returns {EffectsMsg | null} */
@@ -238,9 +297,52 @@ function checkEffects(m) {
     m.t === MSG.EFFECTS &&
     isId(m.id) &&
     isId(m.threadId) &&
-    isString(m.threadName) &&
-    isString(m.effects)
+    isText(m.threadName) &&
+    isText(m.effects, LIMITS.effectsText)
     ? m
+    : null
+}
+
+const isNs = (v) => typeof v === 'bigint' && v >= 0n
+const isFraction = (v) => typeof v === 'number' && v >= 0 && v <= 1
+const isElu = (v) =>
+  isPlainRecord(v) &&
+  typeof v.idle === 'number' &&
+  v.idle >= 0 &&
+  typeof v.active === 'number' &&
+  v.active >= 0 &&
+  isFraction(v.utilization)
+const isCustom = (v) =>
+  Array.isArray(v) &&
+  v.length <= LIMITS.custom &&
+  v.every((e) => isPlainRecord(e) && isText(e.name) && isString(e.data) && isOptional(e.atNs, isNs))
+
+/**
+ * @typedef {object} EffectsValue What an effects text holds (ThreadEffects without
+ *   `errors`, with the data of each custom entry still serialize() text).
+ * @property {bigint} cpuTimeNs
+ * @property {bigint} wallTimeNs
+ * @property {{ idle: number, active: number, utilization: number }} eventLoopUtilization
+ * @property {Array<{ name: string, data: string, atNs?: bigint }>} custom
+ * @property {number} [exitCode]
+ * @property {Record<string, number>} [dropped] what this thread's runtime dropped (DROP)
+ * @property {Record<string, number>} [failures] what it swallowed (FAILURE_KINDS)
+ */
+
+/**
+ * The parsed text of an EffectsMsg, field by field.
+ * @returns {EffectsValue | null}
+ */
+function checkEffectsValue(v) {
+  return isPlainRecord(v) &&
+    isNs(v.cpuTimeNs) &&
+    isNs(v.wallTimeNs) &&
+    isElu(v.eventLoopUtilization) &&
+    isCustom(v.custom) &&
+    isOptional(v.exitCode, Number.isSafeInteger) &&
+    isOptional(v.dropped, (d) => isCounts(d, DROP_REASONS)) &&
+    isOptional(v.failures, (f) => isCounts(f, FAILURE_KINDS))
+    ? v
     : null
 }
 
@@ -260,29 +362,44 @@ function error(threadId, threadName, ids, err) {
   const info =
     err instanceof Error
       ? {
-          name: String(err.name),
-          message: String(err.message),
-          ...(typeof err.stack === 'string' ? { stack: err.stack } : {}),
-          .../** @type {any} */ (
-            err.code === undefined ? {} : { code: /** @type {any} */ (err).code }
-          ),
+          name: text(err.name),
+          message: text(err.message),
+          ...(typeof err.stack === 'string' ? { stack: text(err.stack) } : {}),
+          ...errorCode(/** @type {any} */ (err).code),
         }
-      : { message: String(err) }
-  return { t: MSG.ERROR, threadId, threadName, ids, error: info }
+      : { message: text(err) }
+  return { t: MSG.ERROR, threadId, threadName: text(threadName), ids, error: info }
+}
+
+// What passes checkError further up (a nested worker's error is relayed and checked
+// again): texts cut to the limit, a code kept as a string or an integer.
+function text(v, max = LIMITS.text) {
+  let s
+  try {
+    s = String(v)
+  } catch {
+    s = '(unprintable)'
+  }
+  return s.length > max ? s.slice(0, max) : s
+}
+function errorCode(code) {
+  if (code === undefined) return {}
+  return { code: Number.isSafeInteger(code) ? code : text(code, 1024) }
 }
 
 const isErrorInfo = (e) =>
   isObject(e) &&
-  isString(e.message) &&
-  isOptional(e.name, isString) &&
-  isOptional(e.stack, isString)
+  isText(e.message) &&
+  isOptional(e.name, isText) &&
+  isOptional(e.stack, isText) &&
+  isOptional(e.code, (c) => isText(c, 1024) || Number.isSafeInteger(c))
 
 /** @returns {ErrorMsg | null} */
 function checkError(m) {
   return isObject(m) &&
     m.t === MSG.ERROR &&
     isId(m.threadId) &&
-    isString(m.threadName) &&
+    isText(m.threadName) &&
     isIds(m.ids) &&
     isErrorInfo(m.error)
     ? m
@@ -302,7 +419,7 @@ function checkError(m) {
 const exit = (threadId, threadName, ids, code) => ({
   t: MSG.EXIT,
   threadId,
-  threadName,
+  threadName: text(threadName),
   ids,
   code,
 })
@@ -312,7 +429,7 @@ function checkExit(m) {
   return isObject(m) &&
     m.t === MSG.EXIT &&
     isId(m.threadId) &&
-    isString(m.threadName) &&
+    isText(m.threadName) &&
     isIds(m.ids) &&
     Number.isSafeInteger(m.code)
     ? m
@@ -340,9 +457,20 @@ const checkStoppedAll = (m) =>
   isObject(m) && m.t === MSG.STOPPED_ALL && isIds(m.timedOut, LIMITS.threadIds) ? m : null
 
 /**
+ * @typedef {{ t: 'child', threadId: number, parentId: number }} ChildMsg Child → parent
+ *   (relayed upward): thread `parentId` created the worker `threadId`.
+ */
+
+/** @returns {ChildMsg} */
+const child = (threadId, parentId) => ({ t: MSG.CHILD, threadId, parentId })
+/** @returns {ChildMsg | null} */
+const checkChild = (m) =>
+  isObject(m) && m.t === MSG.CHILD && isId(m.threadId) && isId(m.parentId) ? m : null
+
+/**
  * @typedef {StartMsg | StopMsg | StopAllMsg | TaskMsg | UntagMsg} ToChild
  * @typedef {ChunkMsg | EffectsMsg | ErrorMsg | ExitMsg} Upward data that travels to the main thread
- * @typedef {Upward | StoppedMsg | StoppedAllMsg | PortGoneMsg} FromChild
+ * @typedef {Upward | ChildMsg | StoppedMsg | StoppedAllMsg | PortGoneMsg} FromChild
  */
 
 const TO_CHILD = {
@@ -360,6 +488,7 @@ const FROM_CHILD = {
   [MSG.STOPPED]: checkStopped,
   [MSG.STOPPED_ALL]: checkStoppedAll,
   [MSG.PORT_GONE]: checkPortGone,
+  [MSG.CHILD]: checkChild,
 }
 
 const dispatch = (table, m) =>
@@ -396,7 +525,7 @@ const checkFromChild = (m) => dispatch(FROM_CHILD, m)
  *   for this profile
  * @property {(threadIds: number[]) => void} markTimedOut these threads did not stop in time
  * @property {(threadId: number, reason: string) => void} countDrop a message from that
- *   thread's channel was dropped
+ *   thread's channel was dropped (`reason`: one of DROP)
  */
 
 // -- the envelope ----------------------------------------------------------------------
@@ -439,6 +568,9 @@ module.exports = {
   MSG,
   DEFAULTS,
   LIMITS,
+  DROP,
+  DROP_REASONS,
+  FAILURE_KINDS,
   INTERVAL_MIN_US,
   INTERVAL_MAX_US,
   STOP_TIMEOUT_MAX_MS,
@@ -457,6 +589,7 @@ module.exports = {
     exit,
     stopped,
     stoppedAll,
+    child,
   },
   check: {
     start: checkStart,
@@ -471,6 +604,8 @@ module.exports = {
     exit: checkExit,
     stopped: checkStopped,
     stoppedAll: checkStoppedAll,
+    child: checkChild,
+    effectsValue: checkEffectsValue,
     envelope: checkEnvelope,
     toChild: checkToChild,
     fromChild: checkFromChild,

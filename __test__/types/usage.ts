@@ -66,6 +66,10 @@ async function profiling(): Promise<void> {
   const t: pw.ThreadReport | undefined = r.thread(0)
   const status: 'ok' | 'timeout' | 'exited' | 'crashed' | undefined = t?.status
   const cpu: bigint | undefined = t?.effects.cpuTimeNs
+  const malformed: number | undefined = t?.dropped.malformed
+  const reason: pw.DropReason = 'foreignThread'
+  const swallowed: number | undefined = t?.failures.inspector
+  const kind: pw.FailureKind = 'sampler'
   const { result, report } = await pw.runProfile(async () => 42)
   const n: number = result
   const gz: Buffer = await report.toPprofAsync()

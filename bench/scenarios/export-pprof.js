@@ -206,6 +206,7 @@ async function measureDeferredFree(text, count) {
   const gapAroundGc = async (drop) => {
     await settle()
     let profiles = drop ? Array.from({ length: count }, () => CpuProfile.parse(text)) : []
+    // eslint-disable-next-line no-unused-vars -- allocated only to become garbage
     profiles = null
     const stopPings = startPings()
     await nextTurn()

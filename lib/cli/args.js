@@ -32,6 +32,7 @@ with --every or --signal. Exit status: the app's own; 2 for a bad command line.
 
 class UsageError extends Error {}
 
+/** @type {import('node:util').ParseArgsConfig['options']} */
 const OPTIONS = {
   out: { type: 'string', short: 'o' },
   every: { type: 'string' },
@@ -103,6 +104,7 @@ function parseCommandLine(argv, cwd = process.cwd()) {
   const dd = argv.indexOf('--')
   const ours = dd < 0 ? argv : argv.slice(0, dd)
   const command = dd < 0 ? [] : argv.slice(dd + 1)
+  /** @type {Record<string, any>} */
   let values
   try {
     ;({ values } = parseArgs({ args: ours, options: OPTIONS, strict: true }))

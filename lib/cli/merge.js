@@ -12,44 +12,67 @@ const { writeReport } = require('./output')
 
 const MERGE_USAGE = `Usage: profiled-worker merge DIR... [--out DIR]
 
-Joins the profiles under each DIR (windows of --every or --signal) into one set:
+Joins the profiles under each DIR (windows of --every or --signal, and the
+<pid>-<script>/ directories of several processes, kept apart) into one set:
 thread-<id>-<name>.cpuprofile per thread, profile.pb.gz, flamegraph.svg, summary.txt.
   -o, --out <dir>   where to write (default: ./profiles-merged)
 `
 
 const FILE = /^thread-(\d+)-(.+)\.cpuprofile$/
+// The CLI writes each Node process of a command into <out>/<pid>-<script>/.
+/** Process directories by pid ('' first). */
+function procOrder(a, b) {
+  const pid = (d) => (d === '' ? -1 : Number(PROCESS_DIR.exec(d)[1]))
+  return pid(a) - pid(b) || (a < b ? -1 : a > b ? 1 : 0)
+}
 
-function* cpuprofiles(dir) {
+/** Each .cpuprofile under `dir`, with the process directory it lies in ('' if none). */
+function* cpuprofiles(dir, proc = PROCESS_DIR.test(path.basename(dir)) ? path.basename(dir) : '') {
   for (const e of fs.readdirSync(dir, { withFileTypes: true })) {
     const p = path.join(dir, e.name)
-    if (e.isDirectory()) yield* cpuprofiles(p)
-    else if (FILE.test(e.name)) yield p
+    if (e.isDirectory()) yield* cpuprofiles(p, PROCESS_DIR.test(e.name) ? e.name : proc)
+    else if (FILE.test(e.name)) yield { file: p, proc }
   }
 }
 
-/** The threads under `dirs`, each thread's pieces joined: a ProfileReport. */
+/**
+ * The threads under `dirs`, each thread's pieces joined: a ProfileReport. Thread ids are
+ * only unique within a process, so threads of several processes are kept apart, named
+ * `<pid>-<script>/<thread>` and numbered in order (a report's ids must be unique).
+ */
 function mergeDirs(dirs) {
-  const threads = new Map() // threadId → { name, parts }
+  const threads = new Map() // `${proc}\0${threadId}` → { proc, threadId, name, parts }
   for (const dir of dirs) {
-    for (const file of cpuprofiles(dir)) {
+    for (const { file, proc } of cpuprofiles(dir)) {
       const [, id, name] = FILE.exec(path.basename(file))
-      const t = threads.get(Number(id)) ?? { name, parts: [] }
+      const key = `${proc}\0${id}`
+      const t = threads.get(key) ?? { proc, threadId: Number(id), name, parts: [] }
       t.parts.push(CpuProfile.parse(fs.readFileSync(file)))
-      threads.set(Number(id), t)
+      threads.set(key, t)
     }
   }
   if (threads.size === 0)
     throw new Error(`no thread-<id>-<name>.cpuprofile under ${dirs.join(', ')}`)
+  const several = new Set([...threads.values()].map((t) => t.proc)).size > 1
+  const ordered = [...threads.values()].sort(
+    (a, b) => procOrder(a.proc, b.proc) || a.threadId - b.threadId,
+  )
   let t0 = Infinity
   let t1 = -Infinity
-  const merged = [...threads].map(([threadId, { name, parts }]) => {
+  const merged = ordered.map(({ proc, threadId, name, parts }, i) => {
     parts.sort((a, b) => a.startTime - b.startTime)
     const profile = parts.reduce((a, b) => a.concat(b))
     t0 = Math.min(t0, profile.startTime)
     t1 = Math.max(t1, profile.endTime)
-    return { threadId, name, status: 'ok', exitCode: null, profile, effects: { errors: [] } }
+    return {
+      threadId: several ? i : threadId,
+      name: several ? `${proc}/${name}` : name,
+      status: 'ok',
+      exitCode: null,
+      profile,
+      effects: { errors: [] },
+    }
   })
-  merged.sort((a, b) => a.threadId - b.threadId)
   return new ProfileReport({
     id: 0,
     name: 'merged',
@@ -72,7 +95,10 @@ async function runMerge(argv) {
     process.stderr.write(`profiled-worker merge: ${err.message}\n\n${MERGE_USAGE}`)
     return 2
   }
-  if (parsed.values.help) return void process.stdout.write(MERGE_USAGE) ?? 0
+  if (parsed.values.help) {
+    process.stdout.write(MERGE_USAGE)
+    return 0
+  }
   const dirs = parsed.positionals
   if (dirs.length === 0) {
     process.stderr.write(`profiled-worker merge: which directories?\n\n${MERGE_USAGE}`)
@@ -102,7 +128,7 @@ function combineProcessDirs(out) {
     .readdirSync(out, { withFileTypes: true })
     .filter((e) => e.isDirectory() && PROCESS_DIR.test(e.name))
     .map((e) => e.name)
-    .sort((a, b) => Number(PROCESS_DIR.exec(a)[1]) - Number(PROCESS_DIR.exec(b)[1]))
+    .sort(procOrder)
   const threads = []
   let t0 = Infinity
   let t1 = -Infinity

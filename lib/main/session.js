@@ -8,7 +8,9 @@ const hub = require('../thread/hub')
 const { nowUs } = require('../thread/sampler')
 const { deserialize } = require('../util/json')
 const { ProfileReport } = require('./report')
-const { MAIN_THREAD_NAME, kLink } = require('../protocol')
+const { MAIN_THREAD_NAME, DROP, kLink, check } = require('../protocol')
+// NODE_DEBUG=profiled-worker shows each failure the profiler swallows.
+const debug = require('node:util').debuglog('profiled-worker')
 
 const emptyProfile = (t0, t1) =>
   native.CpuProfile.parse(
@@ -40,24 +42,50 @@ const emptyProfile = (t0, t1) =>
 async function assemble(chunks, t0, t1, spans) {
   if (chunks.length === 0) return emptyProfile(t0, t1)
   return native.CpuProfile.assembleParsedAsync(
-    await Promise.all(chunks),
+    chunks,
     t0,
     t1,
     spans === null ? undefined : Float64Array.from(spans),
   )
 }
 
+/**
+ * The parsed chunks of thread `t`: one that did not parse (text from the channel is
+ * untrusted) is left out and counted, so one thread's bad chunk cannot fail the report.
+ */
+async function parsedChunks(t) {
+  const settled = await Promise.allSettled(t.chunks)
+  const ok = []
+  for (const r of settled) {
+    if (r.status === 'fulfilled') ok.push(r.value)
+    else countIn(t.dropped, DROP.BAD_CHUNK)
+  }
+  return ok
+}
+
+const countIn = (counts, key, n = 1) => {
+  counts[key] = (counts[key] ?? 0) + n
+}
+
+// What the thread's sampler swallowed since `base` (a ThreadSampler.counters() snapshot).
+function failuresSince(base) {
+  const now = hub.sampler.counters()
+  const out = {}
+  for (const k of Object.keys(now)) if (now[k] > base[k]) out[k] = now[k] - base[k]
+  return out
+}
+
 /** `assemble`, synchronously, on the JS thread (see ProfileSession.stopNow). */
-function assembleNow(chunks, t0, t1) {
+function assembleNow(t, t0, t1) {
+  /** @type {import('../../binding').CpuProfile | null} */
   let joined = null
-  for (const c of chunks) {
-    let part
+  for (const c of t.chunks) {
     try {
-      part = (c.value ?? native.CpuProfile.parse(c.json)).window(t0, t1)
+      const part = (c.value ?? native.CpuProfile.parse(c.json)).window(t0, t1)
+      joined = joined === null ? part : joined.concat(part)
     } catch {
-      continue // a chunk that does not parse is left out, as the async path fails it
+      countIn(t.dropped, DROP.BAD_CHUNK) // left out and counted, as on the async path
     }
-    joined = joined === null ? part : joined.concat(part)
   }
   return joined ?? emptyProfile(t0, t1)
 }
@@ -66,7 +94,9 @@ function assembleNow(chunks, t0, t1) {
 // keeps when it profiles again (late data for an old profile must not reach a new one).
 let nextKey = 1
 
-/** A profile on the main thread. @implements {SessionLike} (lib/protocol.js) */
+/** @typedef {import('../protocol').SessionLike} SessionLike */
+
+/** A profile on the main thread. @implements {SessionLike} */
 class ProfileSession {
   constructor(asyncId, name, options) {
     this.id = nextKey++
@@ -86,6 +116,7 @@ class ProfileSession {
     if (this.mainThread) {
       this.thread(0, MAIN_THREAD_NAME)
       this.mainCpu0 = native.threadCpuTime()
+      this.mainFailures0 = hub.sampler.counters()
       this.mainElu0 = performance.eventLoopUtilization()
       hub.sampler.add(this.id, this.intervalUs)
     }
@@ -103,6 +134,8 @@ class ProfileSession {
         errors: [],
         exitCode: null,
         timedOut: false,
+        dropped: {}, // reason → messages dropped for this profile (protocol DROP)
+        failures: {}, // kind → failures swallowed (protocol FAILURE_KINDS)
       }
       this.threads.set(threadId, t)
     } else if (name && !t.name) {
@@ -116,6 +149,11 @@ class ProfileSession {
     this.workers.add(worker)
     link.sessions.set(this.id, this)
     this.thread(link.threadId, link.name)
+  }
+
+  /** A message from `threadId`'s channel was dropped while it worked for this profile. */
+  countDrop(threadId, reason) {
+    countIn(this.thread(threadId).dropped, reason)
   }
 
   /** @param {number[]} threadIds */
@@ -132,11 +170,35 @@ class ProfileSession {
     }
   }
 
+  // The text comes from the channel: whatever does not parse or check is dropped and
+  // counted on the thread, never thrown (this runs in the port's message listener).
   setEffects(threadId, name, text) {
-    const effects = deserialize(text)
-    // recordEffect() data was serialized where it was recorded (so bad data fails there).
-    effects.custom = (effects.custom ?? []).map((e) => ({ ...e, data: deserialize(e.data) }))
-    this.thread(threadId, name).effects = effects
+    const t = this.thread(threadId, name)
+    let effects
+    try {
+      const value = check.effectsValue(deserialize(text))
+      if (value === null) throw new TypeError('not a ThreadEffects')
+      // recordEffect() data was serialized where it was recorded (so bad data fails there).
+      // Only the fields checked: nothing else the text carries reaches the report.
+      const { cpuTimeNs, wallTimeNs, eventLoopUtilization: elu, exitCode } = value
+      effects = {
+        cpuTimeNs,
+        wallTimeNs,
+        eventLoopUtilization: { idle: elu.idle, active: elu.active, utilization: elu.utilization },
+        custom: value.custom.map((e) => ({
+          name: e.name,
+          data: deserialize(e.data),
+          ...(e.atNs === undefined ? {} : { atNs: e.atNs }),
+        })),
+        ...(exitCode === undefined ? {} : { exitCode }),
+      }
+      for (const [k, n] of Object.entries(value.dropped ?? {})) countIn(t.dropped, k, n)
+      for (const [k, n] of Object.entries(value.failures ?? {})) countIn(t.failures, k, n)
+    } catch (err) {
+      debug('thread %d: dropped effects that do not check: %s', threadId, err)
+      return this.countDrop(threadId, DROP.BAD_EFFECTS)
+    }
+    t.effects = effects
   }
 
   addError(threadId, name, error) {
@@ -179,6 +241,7 @@ class ProfileSession {
         eventLoopUtilization: performance.eventLoopUtilization(this.mainElu0),
         custom: this.custom.map((e) => ({ ...e, data: deserialize(e.data) })),
       }
+      Object.assign(this.thread(0).failures, failuresSince(this.mainFailures0))
     }
     let open = waiting
     while (open.length > 0 && performance.now() < deadline) open = open.filter((w) => !w.poll())
@@ -191,7 +254,7 @@ class ProfileSession {
       name: this.name,
       startNs: this.startNs,
       endNs,
-      threads: this.threadReports((t) => assembleNow(t.chunks, this.t0, t1)),
+      threads: this.threadReports((t) => assembleNow(t, this.t0, t1)),
     })
   }
 
@@ -210,6 +273,8 @@ class ProfileSession {
         exitCode: t.exitCode,
         profile: profileOf(t),
         effects: { ...(t.effects ?? {}), errors: t.errors },
+        dropped: { ...t.dropped },
+        failures: { ...t.failures },
       }))
       .sort((a, b) => a.threadId - b.threadId)
   }
@@ -228,6 +293,7 @@ class ProfileSession {
         eventLoopUtilization: performance.eventLoopUtilization(this.mainElu0),
         custom: this.custom.map((e) => ({ ...e, data: deserialize(e.data) })),
       }
+      Object.assign(this.thread(0).failures, failuresSince(this.mainFailures0))
     }
     const results = await stopped
     for (const r of results) this.markTimedOut(r.timedOut)
@@ -237,9 +303,19 @@ class ProfileSession {
 
     const profiles = new Map()
     await Promise.all(
-      [...this.threads.values()].map(async (t) =>
-        profiles.set(t, await assemble(t.chunks, this.t0, t1, t.spans)),
-      ),
+      [...this.threads.values()].map(async (t) => {
+        let profile
+        try {
+          profile = await assemble(await parsedChunks(t), this.t0, t1, t.spans)
+        } catch (err) {
+          // Chunks that parse but do not join (forged timestamps): this thread's samples
+          // are lost, counted, and the rest of the report stands.
+          debug('thread %d: its chunks could not be assembled: %s', t.threadId, err)
+          countIn(t.failures, 'assembly')
+          profile = emptyProfile(this.t0, t1)
+        }
+        profiles.set(t, profile)
+      }),
     )
     const threads = this.threadReports((t) => profiles.get(t))
     return new ProfileReport({

@@ -15,6 +15,7 @@
 
 const { build } = require('../protocol')
 const intrinsics = require('../util/intrinsics')
+const { isMainThread } = require('node:worker_threads')
 const submitted = require('./instrument/submitted')
 
 // Required on first use, like in profiled-worker.js: this module loads before a worker's
@@ -111,6 +112,9 @@ function adopt(link, value, transfer) {
 let onTransferOut = null
 
 function setTransferOutHook(fn) {
+  // In a worker the runtime sets it before user code runs, once: user code cannot
+  // replace it.
+  if (!isMainThread && onTransferOut !== null) return
   onTransferOut = fn
 }
 

@@ -2,13 +2,14 @@
 // ProfiledWorker: a Worker whose user-visible behaviour is the plain Worker's, plus a
 // private APM channel to the profiler runtime preloaded inside it.
 
-const { ENVELOPE, RUNTIME_PATH, MSG, kLink, build, check } = require('../protocol')
+const { ENVELOPE, RUNTIME_PATH, MSG, DROP, LIMITS, kLink, build, check } = require('../protocol')
 const errors = require('../util/errors')
 const channels = require('./channels')
 // Pool integrations, on first use like the hub.
 let poolsModule
 const pools = () => (poolsModule ??= require('./instrument'))
 const { post, receiveMessageOnPort } = require('../util/intrinsics')
+const { threadId: thisThreadId } = require('node:worker_threads')
 // NODE_DEBUG=profiled-worker shows each failure the profiler swallows.
 const debug = require('node:util').debuglog('profiled-worker')
 
@@ -34,6 +35,18 @@ function invalidFlags(message) {
 
 // This thread's direct workers' links, by thread id.
 const links = new Map()
+// Every thread below this one whose data a link may send → that link: the link's own
+// worker, and the nested workers announced through it (MSG.CHILD).
+const owners = new Map()
+
+// In a worker, set once by the runtime: posts to the parent. Nested workers' data, errors
+// and exits go that way, and the announcement of each nested worker, the only way its
+// data is accepted there. On the main thread, the hub takes them.
+let upstream = null
+function setUpstream(fn) {
+  upstream ??= fn
+}
+const deliver = (msg) => (upstream === null ? hub().deliver(msg) : upstream(msg))
 
 /** The main-side end of one worker's APM channel. */
 class WorkerLink {
@@ -47,6 +60,7 @@ class WorkerLink {
     this.closed = true
     this.waits = new Set() // { match(msg), done(result) }
     this.rejected = 0
+    this.children = new Set() // thread ids announced below this worker (MSG.CHILD)
     // Channels into the worker (see channels.js): key 0 is the worker's own postMessage;
     // transferred ports get 1, 2, ...; `gone` lists those that left the worker again.
     this.route0 = { link: this, key: 0, seq: 0, said: undefined }
@@ -60,45 +74,82 @@ class WorkerLink {
     this.name = name
     this.closed = false
     links.set(this.threadId, this)
+    owners.set(this.threadId, this)
+    // Created inside a worker: the parent learns that this thread is ours.
+    upstream?.(build.child(this.threadId, thisThreadId))
     this.port.on('message', (msg) => this.onMessage(msg))
     this.port.once('close', () => this.onClose())
     // Our channel must never keep the process (or the worker) alive.
     this.port.unref()
   }
 
+  // Never throws: whatever arrives here is untrusted (code in the worker can get hold of
+  // the port), and a throw would be an uncaught exception in this thread.
   onMessage(raw) {
-    const msg = check.fromChild(raw)
-    if (msg === null) {
-      this.rejected++
-      debug('worker %d: dropped a malformed message on its channel', this.threadId)
-      return
+    let msg
+    try {
+      msg = check.fromChild(raw)
+    } catch {
+      msg = null // a getter or proxy trap of a forged message threw
     }
+    if (msg === null) return this.drop(DROP.MALFORMED)
     if (msg.t === MSG.PORT_GONE) {
-      this.gone.add(msg.k)
+      // Only keys this link handed out: a forger cannot grow the set without bound.
+      if (msg.k < this.nextKey) this.gone.add(msg.k)
+      else this.drop(DROP.MALFORMED)
       return
     }
     if (msg.t === MSG.STOPPED || msg.t === MSG.STOPPED_ALL) {
-      for (const w of [...this.waits]) if (w.match(msg)) w.done({ timedOut: msg.timedOut })
+      const timedOut = this.own(msg.timedOut)
+      for (const w of [...this.waits]) if (w.match(msg)) w.done({ timedOut })
       return
     }
+    if (msg.t === MSG.CHILD) return this.adoptChild(msg)
+    if (msg.threadId !== this.threadId && owners.get(msg.threadId) !== this)
+      return this.drop(DROP.FOREIGN_THREAD)
     const allowed = this.allowed(msg)
-    if (allowed) hub().deliver(allowed)
-    else {
-      this.rejected++
-      debug('worker %d: dropped data for a thread or profile not its own', this.threadId)
-    }
+    if (allowed) deliver(allowed)
+    else this.drop(DROP.FOREIGN_PROFILE)
   }
 
-  // Data from this channel must come from this worker's own subtree and concern profiles
-  // it works for: code in the worker that got hold of the port cannot file samples under
-  // the main thread, under a sibling worker, or in a profile it is not part of. Returns the
-  // message limited to those profiles, or null.
+  /** Count a dropped message in the report of every profile this worker works for. */
+  drop(reason) {
+    this.rejected++
+    debug('worker %d: dropped a message on its channel (%s)', this.threadId, reason)
+    for (const s of this.sessions.values()) s.countDrop(this.threadId, reason)
+  }
+
+  // Thread ids in a reply that are this worker or below it; the others are dropped.
+  own(threadIds) {
+    const mine = threadIds.filter((id) => id === this.threadId || owners.get(id) === this)
+    if (mine.length < threadIds.length) this.drop(DROP.FOREIGN_THREAD)
+    return mine
+  }
+
+  // A nested worker of this worker's subtree: its parent must be ours already, and its id
+  // not taken. Thread ids only grow, so a child's is above its parent's; a forged claim
+  // cannot take the id of a thread that already exists elsewhere.
+  adoptChild(msg) {
+    const parentOk = msg.parentId === this.threadId || owners.get(msg.parentId) === this
+    if (
+      !parentOk ||
+      msg.threadId <= msg.parentId ||
+      owners.has(msg.threadId) ||
+      this.children.size >= LIMITS.children
+    )
+      return this.drop(DROP.BAD_CHILD)
+    this.children.add(msg.threadId)
+    owners.set(msg.threadId, this)
+    // Further up, the same rule applies to us.
+    upstream?.(msg)
+  }
+
+  // Data from this channel must come from this worker's own subtree (checked by the
+  // caller) and concern profiles it works for: code in the worker that got hold of the
+  // port cannot file samples in a profile it is not part of. Returns the message limited
+  // to those profiles, or null.
   allowed(msg) {
-    const threadId = msg.threadId
-    if (!Number.isSafeInteger(threadId) || threadId <= 0) return null
-    if (threadId !== this.threadId && links.has(threadId)) return null
     if (msg.t === MSG.EFFECTS) return this.sessions.has(msg.id) ? msg : null
-    if (!Array.isArray(msg.ids)) return null
     const ids = msg.ids.filter((id) => this.sessions.has(id))
     return ids.length ? { ...msg, ids } : null
   }
@@ -106,6 +157,9 @@ class WorkerLink {
   onClose() {
     this.closed = true
     links.delete(this.threadId)
+    // Thread ids are never reused: nothing can arrive for these any more.
+    owners.delete(this.threadId)
+    for (const id of this.children) owners.delete(id)
     for (const w of [...this.waits]) w.done({ timedOut: [] })
     // Keep `sessions`: the port can close before the Worker emits 'error' and 'exit', and
     // onWorkerEvent needs them to attribute those (clearing them here lost the exit code).
@@ -211,11 +265,11 @@ class WorkerLink {
     if (this.sessions.size === 0) return
     const ids = [...this.sessions.keys()]
     if (event === 'error') {
-      hub().deliver(build.error(this.threadId, this.name, ids, arg))
+      deliver(build.error(this.threadId, this.name, ids, arg))
     } else if (event === 'exit') {
       // Sessions stay: the thread's last data (sent from its own 'exit') may still be on
       // its way through our port, and stop() waits for the port to close to get it.
-      hub().deliver(build.exit(this.threadId, this.name, ids, arg))
+      deliver(build.exit(this.threadId, this.name, ids, arg))
     }
   }
 }
@@ -280,6 +334,7 @@ function makeProfiledWorker(Worker, MessageChannel) {
         // an explicit execArgv; their effect reaches the worker anyway, so leave them out.
         if (err?.code !== 'ERR_WORKER_INVALID_EXEC_ARGV' || opts.execArgv !== undefined) throw err
         const invalid = invalidFlags(err.message)
+        // eslint-disable-next-line constructor-super -- the first super() threw, so this is the only one
         super(filename, withRuntime(execArgv.filter((f) => !invalid.has(f))))
       }
       this[kLink] = link
@@ -324,4 +379,4 @@ function makeProfiledWorker(Worker, MessageChannel) {
   return ProfiledWorker
 }
 
-module.exports = { makeProfiledWorker, kIsProfiledWorker }
+module.exports = { makeProfiledWorker, kIsProfiledWorker, setUpstream }

@@ -56,7 +56,7 @@ function stringifyMarked(value, withHook) {
       text = JSON.stringify(value)
     } finally {
       if (saved) Object.defineProperty(BigInt.prototype, 'toJSON', saved)
-      else delete BigInt.prototype.toJSON
+      else delete (/** @type {any} */ (BigInt.prototype).toJSON)
     }
   } else {
     text = JSON.stringify(value, (_key, v) =>
@@ -150,6 +150,7 @@ function restoreStandardJson(root) {
 }
 
 function syntaxError(e) {
+  /** @type {SyntaxError & { position?: number, line?: number, column?: number }} */
   const err = new SyntaxError(
     `${e.message} in JSON at position ${e.position} (line ${e.line} column ${e.column})`,
   )

@@ -11,6 +11,7 @@ const {
   INTERRUPT,
   MSG,
   DEFAULTS,
+  DROP,
   kLink,
   build,
   check,
@@ -48,7 +49,8 @@ function boot() {
     if (hub) return hub
     ;({ serialize } = require('../util/json'))
     ;({ performance } = require('node:perf_hooks'))
-    hub = require('../thread/hub')
+    // Our own hub, in this closure only (see thread/worker-view.js).
+    hub = require('../thread/hub').createHub()
     // Rotation cuts run from a timer: never inside one of our own operations.
     hub.setupWorker({ threadName, upstream: (msg) => post(port, msg), tasks, exclusive })
     return hub
@@ -72,6 +74,21 @@ function boot() {
       this.timedOut = new Set()
       this.usage = null // { cpuNs, wallUs } on this thread, once it ended here
       this.elu0 = performance.eventLoopUtilization()
+      this.dropped = {} // what this runtime dropped while the profile ran (protocol DROP)
+      this.failed0 = stats.failed
+      this.sampler0 = hub.sampler.counters()
+    }
+    countDrop(_threadId, reason) {
+      this.dropped[reason] = (this.dropped[reason] ?? 0) + 1
+    }
+    // Failures swallowed here since the profile started, by kind (protocol FAILURE_KINDS).
+    failures() {
+      const out = {}
+      if (stats.failed > this.failed0) out.runtime = stats.failed - this.failed0
+      const now = hub.sampler.counters()
+      for (const k of Object.keys(now))
+        if (now[k] > this.sampler0[k]) out[k] = now[k] - this.sampler0[k]
+      return out
     }
     attach(worker) {
       this.workers.add(worker)
@@ -91,6 +108,8 @@ function boot() {
         wallTimeNs: BigInt(Math.max(0, Math.round(usage.wallUs * 1000))),
         eventLoopUtilization: performance.eventLoopUtilization(this.elu0),
         custom: this.custom,
+        dropped: this.dropped,
+        failures: this.failures(),
         ...(exitCode === undefined ? {} : { exitCode }),
       })
     }
@@ -218,6 +237,7 @@ function boot() {
       const msg = check.toChild(raw)
       if (msg === null) {
         stats.ignored++
+        for (const s of hub?.sessions.values() ?? []) s.countDrop(wt.threadId, DROP.FROM_PARENT)
         return void debug('worker %d: dropped a malformed message from the parent', wt.threadId)
       }
       switch (msg.t) {
@@ -291,6 +311,11 @@ function boot() {
     if (entry !== undefined) tasks.received(beforeDelivery(p, entry.message, true))
     return entry
   }
+  // What the package's modules may ask of our hub, before user code can install another.
+  require('../thread/worker-view').install(() => hub)
+  // Nested workers' data goes to the parent, and each nested worker created here (and
+  // below) is announced, so the parent accepts that data.
+  require('../parent/profiled-worker').setUpstream((msg) => post(port, msg))
   // A watched port sent onward is no longer read here: stop the parent announcing it.
   require('../parent/channels').setTransferOutHook((transfer) => {
     for (const k of tasks.release(transfer)) post(port, build.portGone(k))

@@ -50,6 +50,7 @@ class ThreadSampler {
     this.closing = null // the immediate that stops sampling once no profile is left
     this.lastUs = -Infinity // timestamp of the last sample delivered
     this.failures = 0
+    this.inspectorErrors = 0 // of backends already closed (see counters)
     // Worker: the TaskTracker whose spans go with each chunk (see worker/tasks.js).
     this.tracker = null
     // Worker: runs the sampler's own cuts (the rotation) as one of the runtime's
@@ -59,6 +60,14 @@ class ThreadSampler {
 
   has(id) {
     return this.active.has(id)
+  }
+
+  /** What this thread's sampling swallowed so far, for the reports (`failures`). */
+  counters() {
+    return {
+      sampler: this.failures,
+      inspector: this.inspectorErrors + (this.backend?.errors ?? 0),
+    }
   }
 
   add(id, intervalUs) {
@@ -103,7 +112,7 @@ class ThreadSampler {
     this.intervalUs = intervalUs
     const Backend = HandleSampling.usableFor(this.intervalUs) ? HandleSampling : InspectorSampling
     if (!(this.backend instanceof Backend)) {
-      this.backend?.close()
+      this.closeBackend()
       this.backend = new Backend()
     }
     try {
@@ -112,7 +121,7 @@ class ThreadSampler {
       // V8 refused a handle (too many profiles on this thread): the inspector it is.
       this.failures++
       debug('sampler: V8 refused a profile handle, using the inspector: %s', err)
-      this.backend.close()
+      this.closeBackend()
       this.backend = new InspectorSampling()
       this.backend.start(this.intervalUs)
     }
@@ -208,8 +217,13 @@ class ThreadSampler {
     clearInterval(this.timer)
     this.timer = null
     this.running = false
-    this.backend?.close()
+    this.closeBackend()
     this.backend = null
+  }
+
+  closeBackend() {
+    this.inspectorErrors += this.backend?.errors ?? 0
+    this.backend?.close()
   }
 }
 
