@@ -22,7 +22,7 @@ const LIBS = [
 ]
 
 const APPS = {
-  CommonJS: { file: 'app.cjs', preload: ['--require', 'profiled-worker'] },
+  CommonJS: { file: 'app.js', preload: ['--require', 'profiled-worker'] },
   ESM: { file: 'app.mjs', preload: ['--import', 'profiled-worker/register'] },
 }
 
@@ -104,7 +104,7 @@ for (const order of ['pool-first', 'pw-first']) {
 }
 
 test('a pool major we do not know is left alone and works as it does today', () => {
-  const result = runApp('unknown/app.cjs')
+  const result = runApp('unknown/app.js')
   assert.equal(result.state, 'skipped')
   assert.equal(result.runUntouched, true, 'Piscina.prototype.run is the package’s own')
   // As without the instrumentation: the task sent at once is its request's; the queued
@@ -121,7 +121,7 @@ test('a pool major we do not know is left alone and works as it does today', () 
 })
 
 test('PROFILED_WORKER_POOLS=off leaves a known pool as it is', { skip: MAJOR < 20 }, () => {
-  const result = runApp('app.cjs', {
+  const result = runApp('app.js', {
     env: { POOL: 'piscina:piscina', ORDER: 'pw-first', PROFILED_WORKER_POOLS: 'off' },
   })
   const [first, ...rest] = result.counts
