@@ -94,6 +94,22 @@ for (const lib of LIBS.filter((l) => l.alias !== 'workerpool9')) {
   )
 }
 
+// The requests come in the very tick that created the pool: its worker is not up, so
+// every task waits (tinypool's class is reached synchronously only through require(esm)).
+for (const lib of LIBS) {
+  const noSyncEsm = lib.esmOnly && !process.features.require_module && 'no require(esm) here'
+  test(
+    `${lib.kind} ${lib.major}, requests in the tick that creates the pool: each gets its own task`,
+    { skip: skipFor(lib, 'ESM') || noSyncEsm },
+    () => {
+      const result = runApp('app.mjs', {
+        env: { POOL: `${lib.kind}:${lib.alias}`, ORDER: 'pw-first', SAME_TICK: '1' },
+      })
+      assertOwn(result, `${lib.alias} same tick`)
+    },
+  )
+}
+
 // One module graph, imported statically: both modules are linked before either runs.
 for (const order of ['pool-first', 'pw-first']) {
   test(
