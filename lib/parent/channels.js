@@ -16,6 +16,7 @@
 const { build } = require('../protocol')
 const intrinsics = require('../util/intrinsics')
 const { isMainThread } = require('node:worker_threads')
+const submitted = require('./instrument/submitted')
 
 // Required on first use, like in profiled-worker.js: this module loads before a worker's
 // user code.
@@ -125,7 +126,12 @@ function setTransferOutHook(fn) {
 function sendOn(route, value, transfer, send) {
   const link = route.link
   if (link.closed) return send()
-  const sessions = (takePending() ?? hub().currentSessions()).filter((s) => s.state === 'active')
+  const queued = takePending()
+  const sessions = (
+    submitted.submitterOf(value, transfer) ??
+    queued ??
+    hub().currentSessions()
+  ).filter((s) => s.state === 'active')
   link.startFor(sessions)
   const ports = transfer === null ? null : adopt(link, value, transfer)
   const n = route.seq + 1

@@ -5,6 +5,9 @@
 const { ENVELOPE, RUNTIME_PATH, MSG, DROP, LIMITS, kLink, build, check } = require('../protocol')
 const errors = require('../util/errors')
 const channels = require('./channels')
+// Pool integrations, on first use like the hub.
+let poolsModule
+const pools = () => (poolsModule ??= require('./instrument'))
 const { post, receiveMessageOnPort } = require('../util/intrinsics')
 const { threadId: thisThreadId } = require('node:worker_threads')
 // NODE_DEBUG=profiled-worker shows each failure the profiler swallows.
@@ -289,6 +292,7 @@ function makeProfiledWorker(Worker, MessageChannel) {
 
   class ProfiledWorker extends Worker {
     constructor(filename, options) {
+      pools().workerCreated() // a pool library's first worker: make its queued tasks count
       const opts = options ?? {}
       // Anything the plain Worker would reject, it rejects itself, with its own error.
       const plain =
