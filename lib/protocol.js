@@ -5,7 +5,7 @@
 // nothing but node:path.
 //
 // Parent → child: START, STOP, STOP_ALL, TASK, UNTAG. Child → parent: CHUNK, EFFECTS,
-// ERROR, EXIT (relayed upward unchanged through intermediate workers), and to the direct
+// ERROR, EXIT, UNPROFILED (relayed upward unchanged through intermediate workers), and to the direct
 // parent only STOPPED, STOPPED_ALL, PORT_GONE.
 //
 // Whatever arrives on the channel is untrusted: code in the worker can get hold of the
@@ -29,6 +29,8 @@ const MSG = Object.freeze({
   EFFECTS: 'effects',
   ERROR: 'error',
   EXIT: 'exit',
+  // The thread cannot be profiled (the addon or V8's sampler is not available there).
+  UNPROFILED: 'unprofiled',
   STOPPED: 'stopped',
   STOPPED_ALL: 'stopped-all',
 })
@@ -320,6 +322,33 @@ function checkExit(m) {
 }
 
 /**
+ * @typedef {object} UnprofiledMsg Child (relayed upward): this thread runs unprofiled for
+ *   `ids`, because of `error` (the addon's load error, with its code).
+ * @property {'unprofiled'} t
+ * @property {number} threadId
+ * @property {string} threadName
+ * @property {number[]} ids
+ * @property {ErrorInfo} error
+ */
+
+/** @returns {UnprofiledMsg} */
+function unprofiled(threadId, threadName, ids, err) {
+  return { ...error(threadId, threadName, ids, err), t: MSG.UNPROFILED }
+}
+
+/** @returns {UnprofiledMsg | null} */
+function checkUnprofiled(m) {
+  return isObject(m) &&
+    m.t === MSG.UNPROFILED &&
+    isId(m.threadId) &&
+    isString(m.threadName) &&
+    isIds(m.ids) &&
+    isErrorInfo(m.error)
+    ? m
+    : null
+}
+
+/**
  * @typedef {{ t: 'stopped', id: number, timedOut: number[] }} StoppedMsg Child → parent:
  *   session `id` stopped here and its data is on its way; `timedOut` lists nested workers
  *   that did not answer in time.
@@ -341,7 +370,7 @@ const checkStoppedAll = (m) =>
 
 /**
  * @typedef {StartMsg | StopMsg | StopAllMsg | TaskMsg | UntagMsg} ToChild
- * @typedef {ChunkMsg | EffectsMsg | ErrorMsg | ExitMsg} Upward data that travels to the main thread
+ * @typedef {ChunkMsg | EffectsMsg | ErrorMsg | ExitMsg | UnprofiledMsg} Upward data that travels to the main thread
  * @typedef {Upward | StoppedMsg | StoppedAllMsg | PortGoneMsg} FromChild
  */
 
@@ -357,6 +386,7 @@ const FROM_CHILD = {
   [MSG.EFFECTS]: checkEffects,
   [MSG.ERROR]: checkError,
   [MSG.EXIT]: checkExit,
+  [MSG.UNPROFILED]: checkUnprofiled,
   [MSG.STOPPED]: checkStopped,
   [MSG.STOPPED_ALL]: checkStoppedAll,
   [MSG.PORT_GONE]: checkPortGone,
@@ -455,6 +485,7 @@ module.exports = {
     effects,
     error,
     exit,
+    unprofiled,
     stopped,
     stoppedAll,
   },
@@ -469,6 +500,7 @@ module.exports = {
     effects: checkEffects,
     error: checkError,
     exit: checkExit,
+    unprofiled: checkUnprofiled,
     stopped: checkStopped,
     stoppedAll: checkStoppedAll,
     envelope: checkEnvelope,

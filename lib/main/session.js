@@ -8,7 +8,12 @@ const hub = require('../thread/hub')
 const { nowUs } = require('../thread/sampler')
 const { deserialize } = require('../util/json')
 const { ProfileReport } = require('./report')
-const { MAIN_THREAD_NAME, kLink } = require('../protocol')
+const { MAIN_THREAD_NAME, kLink, build } = require('../protocol')
+
+// The addon, or null where it cannot load here: the profile then goes on without
+// samples, each thread reported as 'unprofiled' with the reason (see native.js).
+const addon = () => native.tryLoad().binding
+const errorInfo = (err) => build.error(0, '', [], err).error
 
 const emptyProfile = (t0, t1) =>
   native.CpuProfile.parse(
@@ -84,10 +89,17 @@ class ProfileSession {
     this.done = null
     hub.sessions.set(this.id, this)
     if (this.mainThread) {
-      this.thread(0, MAIN_THREAD_NAME)
-      this.mainCpu0 = native.threadCpuTime()
+      const main = this.thread(0, MAIN_THREAD_NAME)
       this.mainElu0 = performance.eventLoopUtilization()
-      hub.sampler.add(this.id, this.intervalUs)
+      const { binding, error } = native.tryLoad()
+      try {
+        if (error !== null) throw error
+        this.mainCpu0 = binding.threadCpuTime()
+        hub.sampler.add(this.id, this.intervalUs)
+      } catch (err) {
+        hub.sampler.remove(this.id)
+        main.unprofiled = errorInfo(err)
+      }
     }
   }
 
@@ -103,6 +115,7 @@ class ProfileSession {
         errors: [],
         exitCode: null,
         timedOut: false,
+        unprofiled: null, // ErrorInfo: why the thread could not be profiled
       }
       this.threads.set(threadId, t)
     } else if (name && !t.name) {
@@ -147,6 +160,23 @@ class ProfileSession {
     this.thread(threadId, name).exitCode = code
   }
 
+  markUnprofiled(threadId, name, error) {
+    this.thread(threadId, name).unprofiled ??= error
+  }
+
+  /** Thread 0's effects at the stop: its CPU time only where it was profiled. */
+  mainEffects(endNs) {
+    const custom = this.custom.map((e) => ({ ...e, data: deserialize(e.data) }))
+    const elu = performance.eventLoopUtilization(this.mainElu0)
+    if (this.thread(0).unprofiled !== null) return { eventLoopUtilization: elu, custom }
+    return {
+      cpuTimeNs: native.threadCpuTime() - this.mainCpu0,
+      wallTimeNs: endNs - this.startNs,
+      eventLoopUtilization: elu,
+      custom,
+    }
+  }
+
   stop() {
     this.done ??= this.finish()
     return this.done
@@ -173,12 +203,7 @@ class ProfileSession {
     }
     if (this.mainThread) {
       hub.sampler.remove(this.id)
-      this.thread(0).effects = {
-        cpuTimeNs: native.threadCpuTime() - this.mainCpu0,
-        wallTimeNs: endNs - this.startNs,
-        eventLoopUtilization: performance.eventLoopUtilization(this.mainElu0),
-        custom: this.custom.map((e) => ({ ...e, data: deserialize(e.data) })),
-      }
+      this.thread(0).effects = this.mainEffects(endNs)
     }
     let open = waiting
     while (open.length > 0 && performance.now() < deadline) open = open.filter((w) => !w.poll())
@@ -202,14 +227,18 @@ class ProfileSession {
         name: t.name,
         status: t.errors.length
           ? 'crashed'
-          : t.exitCode !== null
-            ? 'exited'
-            : t.timedOut
-              ? 'timeout'
-              : 'ok',
+          : t.unprofiled !== null
+            ? 'unprofiled'
+            : t.exitCode !== null
+              ? 'exited'
+              : t.timedOut
+                ? 'timeout'
+                : 'ok',
         exitCode: t.exitCode,
-        profile: profileOf(t),
+        // Without the addon here no profile can be built at all.
+        profile: addon() === null ? null : profileOf(t),
         effects: { ...(t.effects ?? {}), errors: t.errors },
+        ...(t.unprofiled === null ? {} : { error: t.unprofiled }),
       }))
       .sort((a, b) => a.threadId - b.threadId)
   }
@@ -222,12 +251,7 @@ class ProfileSession {
     const stopped = Promise.all([...this.workers].map((w) => w[kLink].stop(this)))
     if (this.mainThread) {
       await hub.sampler.remove(this.id)
-      this.thread(0).effects = {
-        cpuTimeNs: native.threadCpuTime() - this.mainCpu0,
-        wallTimeNs: endNs - this.startNs,
-        eventLoopUtilization: performance.eventLoopUtilization(this.mainElu0),
-        custom: this.custom.map((e) => ({ ...e, data: deserialize(e.data) })),
-      }
+      this.thread(0).effects = this.mainEffects(endNs)
     }
     const results = await stopped
     for (const r of results) this.markTimedOut(r.timedOut)
@@ -236,11 +260,13 @@ class ProfileSession {
     hub.sessions.delete(this.id)
 
     const profiles = new Map()
-    await Promise.all(
-      [...this.threads.values()].map(async (t) =>
-        profiles.set(t, await assemble(t.chunks, this.t0, t1, t.spans)),
-      ),
-    )
+    if (addon() !== null) {
+      await Promise.all(
+        [...this.threads.values()].map(async (t) =>
+          profiles.set(t, await assemble(t.chunks, this.t0, t1, t.spans)),
+        ),
+      )
+    }
     const threads = this.threadReports((t) => profiles.get(t))
     return new ProfileReport({
       id: this.asyncId,
