@@ -29,6 +29,61 @@ function invalidFlags(message) {
   return new Set(at < 0 ? [] : message.slice(at + 2).split(', '))
 }
 
+// A workerData that cannot be cloned: the Worker constructor checks execArgv, then fails
+// on this before it starts a thread, so a probe costs no thread and emits no event.
+const UNCLONEABLE = Symbol('profiled-worker.probe')
+
+/** The flags Node refuses in `argv` as an explicit execArgv, or null if it takes them all. */
+function refused(Worker, argv) {
+  try {
+    const w = Reflect.construct(Worker, [
+      '0',
+      { eval: true, execArgv: argv, workerData: UNCLONEABLE },
+    ])
+    // Not reached on any Node we know; should one clone later, the thread is let go at once.
+    w.unref()
+    w.terminate()
+  } catch (err) {
+    if (err?.code === 'ERR_WORKER_INVALID_EXEC_ARGV') return invalidFlags(String(err.message))
+  }
+  return null
+}
+
+// Inherited flags Node refuses in an explicit execArgv: V8 and process-wide ones
+// (--max-old-space-size, --title), also under a name Node rewrites before it checks
+// (--experimental-shadow-realm is refused as --harmony-shadow-realm). Plain Node applies
+// them process-wide and lets a worker that gives no execArgv inherit them silently; ours
+// gives one (to preload the runtime), so it leaves those out. Found by probing (see
+// UNCLONEABLE), once per distinct parent execArgv. Returns null if that fails.
+const inheritable = new Map()
+function withoutRefused(Worker, execArgv) {
+  const key = JSON.stringify(execArgv)
+  if (inheritable.has(key)) return inheritable.get(key)
+  // A flag and the values that follow it (`--require x`): execArgv holds no script.
+  let groups = []
+  for (const arg of execArgv) {
+    if (groups.length === 0 || arg.startsWith('-')) groups.push([arg])
+    else groups[groups.length - 1].push(arg)
+  }
+  const without = (i) => groups.filter((_, j) => j !== i)
+  let invalid = refused(Worker, groups.flat())
+  while (invalid !== null && groups.length > 0) {
+    let at = groups.findIndex((g) => invalid.has(g.join(' ')) || invalid.has(g[0]))
+    if (at < 0) {
+      at = groups.findIndex((_, i) => {
+        const left = refused(Worker, without(i).flat())
+        return left === null || left.size < invalid.size
+      })
+    }
+    if (at < 0) break
+    groups = without(at)
+    invalid = refused(Worker, groups.flat())
+  }
+  const out = invalid === null ? groups.flat() : null
+  inheritable.set(key, out)
+  return out
+}
+
 // This thread's direct workers' links, by thread id.
 const links = new Map()
 
@@ -272,11 +327,11 @@ function makeProfiledWorker(Worker, MessageChannel) {
       try {
         super(filename, withRuntime(execArgv))
       } catch (err) {
-        // Inherited process-wide flags (--max-old-space-size, --title) are not allowed in
-        // an explicit execArgv; their effect reaches the worker anyway, so leave them out.
+        // An inherited flag Node refuses in an explicit execArgv (see withoutRefused).
         if (err?.code !== 'ERR_WORKER_INVALID_EXEC_ARGV' || opts.execArgv !== undefined) throw err
-        const invalid = invalidFlags(err.message)
-        super(filename, withRuntime(execArgv.filter((f) => !invalid.has(f))))
+        const argv = withoutRefused(Worker, execArgv)
+        if (argv === null) throw err
+        super(filename, withRuntime(argv))
       }
       this[kLink] = link
       link.open(this, envelope[ENVELOPE].threadName || `worker ${this.threadId}`)
