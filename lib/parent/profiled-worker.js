@@ -5,6 +5,7 @@
 const { ENVELOPE, RUNTIME_PATH, MSG, kLink, build, check } = require('../protocol')
 const errors = require('../util/errors')
 const channels = require('./channels')
+const face = require('./face')
 const { post, receiveMessageOnPort } = require('../util/intrinsics')
 // NODE_DEBUG=profiled-worker shows each failure the profiler swallows.
 const debug = require('node:util').debuglog('profiled-worker')
@@ -272,12 +273,12 @@ class WorkerLink {
   }
 }
 
-function makeProfiledWorker(Worker, MessageChannel) {
-  if (typeof Worker !== 'function')
+function makeProfiledWorker(Base, MessageChannel) {
+  if (typeof Base !== 'function')
     throw errors.invalidArgType(
       'makeProfiledWorker(Worker, MessageChannel): Worker',
       'a class (worker_threads.Worker)',
-      Worker,
+      Base,
     )
   if (typeof MessageChannel !== 'function') {
     throw errors.invalidArgType(
@@ -286,9 +287,11 @@ function makeProfiledWorker(Worker, MessageChannel) {
       MessageChannel,
     )
   }
-  if (Worker[kIsProfiledWorker]) return Worker
+  if (Base[kIsProfiledWorker]) return Base
 
-  class ProfiledWorker extends Worker {
+  // Named Worker: V8 names the class in its own errors ("Class constructor Worker cannot
+  // be invoked without 'new'"), as for Node's Worker.
+  class Worker extends Base {
     constructor(filename, options) {
       const opts = options ?? {}
       // Anything the plain Worker would reject, it rejects itself, with its own error.
@@ -329,7 +332,7 @@ function makeProfiledWorker(Worker, MessageChannel) {
       } catch (err) {
         // An inherited flag Node refuses in an explicit execArgv (see withoutRefused).
         if (err?.code !== 'ERR_WORKER_INVALID_EXEC_ARGV' || opts.execArgv !== undefined) throw err
-        const argv = withoutRefused(Worker, execArgv)
+        const argv = withoutRefused(Base, execArgv)
         if (argv === null) throw err
         super(filename, withRuntime(argv))
       }
@@ -360,19 +363,31 @@ function makeProfiledWorker(Worker, MessageChannel) {
       return super.emit.apply(this, arguments)
     }
 
-    terminate(...args) {
+    // A named parameter: `length` is the plain Worker's (1).
+    terminate(callback) {
       const link = this[kLink]
+      const args = arguments
       // Before 'online' the worker has run no user code and sampled nothing worth waiting
       // for; plain Node stops it before it starts (exit code 0), and so do we.
       if (!link || link.closed || link.sessions.size === 0 || !link.online)
-        return super.terminate(...args)
-      return link.stopAll().then(() => super.terminate(...args))
+        return super.terminate.apply(this, args)
+      return link.stopAll().then(() => super.terminate.apply(this, args))
     }
   }
 
-  Object.defineProperty(ProfiledWorker, kIsProfiledWorker, { value: true })
-  Object.defineProperty(ProfiledWorker, 'name', { value: Worker.name })
-  return ProfiledWorker
+  // It looks like the plain Worker: its name, length and text, and its methods' (face.js).
+  Object.defineProperty(Worker, kIsProfiledWorker, { value: true })
+  Object.defineProperty(Worker, 'name', { value: Base.name })
+  Object.defineProperty(Worker, 'length', { value: Base.length })
+  face.mask(Worker, Base)
+  for (const key of ['postMessage', 'emit', 'terminate']) {
+    const original = Reflect.get(Base.prototype, key)
+    const ours = Worker.prototype[key]
+    if (typeof original !== 'function') continue
+    Object.defineProperty(ours, 'length', { value: original.length })
+    face.mask(ours, original)
+  }
+  return Worker
 }
 
 module.exports = { makeProfiledWorker, kIsProfiledWorker }
