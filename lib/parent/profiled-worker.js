@@ -3,7 +3,6 @@
 // private APM channel to the profiler runtime preloaded inside it.
 
 const { ENVELOPE, RUNTIME_PATH, MSG, kLink, build, check } = require('../protocol')
-const errors = require('../util/errors')
 const channels = require('./channels')
 const face = require('./face')
 const { post, receiveMessageOnPort } = require('../util/intrinsics')
@@ -275,13 +274,13 @@ class WorkerLink {
 
 function makeProfiledWorker(Base, MessageChannel) {
   if (typeof Base !== 'function')
-    throw errors.invalidArgType(
+    throw require('../util/errors').invalidArgType(
       'makeProfiledWorker(Worker, MessageChannel): Worker',
       'a class (worker_threads.Worker)',
       Base,
     )
   if (typeof MessageChannel !== 'function') {
-    throw errors.invalidArgType(
+    throw require('../util/errors').invalidArgType(
       'makeProfiledWorker(Worker, MessageChannel): MessageChannel',
       'a class (worker_threads.MessageChannel)',
       MessageChannel,
@@ -325,7 +324,8 @@ function makeProfiledWorker(Base, MessageChannel) {
         ...opts,
         workerData: envelope,
         transferList: [...(opts.transferList ?? []), port2],
-        execArgv: [...argv, '--require', RUNTIME_PATH],
+        // First, so that even the user's own preloads see plain workerData and execArgv.
+        execArgv: ['--require', RUNTIME_PATH, ...argv],
       })
       try {
         super(filename, withRuntime(execArgv))
