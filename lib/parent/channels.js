@@ -182,6 +182,11 @@ function makeMessageChannel(Original) {
   Object.defineProperty(MessageChannel, 'prototype', { value: Original.prototype })
   Object.defineProperty(MessageChannel, 'name', { value: Original.name })
   Object.defineProperty(MessageChannel, 'length', { value: Original.length })
+  // A native function has own `arguments` and `caller` (null); a strict one has none.
+  for (const key of ['arguments', 'caller']) {
+    const d = Object.getOwnPropertyDescriptor(Original, key)
+    if (d !== undefined) Object.defineProperty(MessageChannel, key, d)
+  }
   Object.setPrototypeOf(MessageChannel, Object.getPrototypeOf(Original))
   return face.mask(MessageChannel, Original)
 }

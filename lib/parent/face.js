@@ -29,20 +29,17 @@ function mask(fn, original) {
 }
 
 function install() {
-  if (Function.prototype.toString === toString) return
-  Object.defineProperty(Function.prototype, 'toString', {
-    ...Object.getOwnPropertyDescriptor(Function.prototype, 'toString'),
-    value: toString,
-  })
+  const d = Object.getOwnPropertyDescriptor(Function.prototype, 'toString')
+  // --frozen-intrinsics: Function.prototype cannot change, so it stays the built-in.
+  if (d === undefined || d.value === toString || !d.configurable) return
+  Object.defineProperty(Function.prototype, 'toString', { ...d, value: toString })
 }
 
 /** Puts the built-in back, unless someone replaced ours since. */
 function uninstall() {
-  if (Function.prototype.toString !== toString) return
-  Object.defineProperty(Function.prototype, 'toString', {
-    ...Object.getOwnPropertyDescriptor(Function.prototype, 'toString'),
-    value: builtinToString,
-  })
+  const d = Object.getOwnPropertyDescriptor(Function.prototype, 'toString')
+  if (d?.value !== toString || !d.configurable) return
+  Object.defineProperty(Function.prototype, 'toString', { ...d, value: builtinToString })
 }
 
 module.exports = { mask, install, uninstall }

@@ -49,9 +49,13 @@ function nowUs() {
 // the task just finished. The wait is idle time, not that task's: while profiling, the
 // worker's Atomics.wait runs outside every task. Installed only while a profile is active
 // here, so a worker that is never profiled keeps the built-in. With --no-harmony-atomics
-// there is no Atomics at all, and so nothing to wrap.
+// there is no Atomics at all, and with --frozen-intrinsics it cannot be changed (it is
+// frozen after the preloads, so that is known only when a profile starts): nothing to
+// wrap then.
 const hasAtomics = typeof Atomics === 'object' && Atomics !== null
 const builtinWait = hasAtomics ? Atomics.wait : undefined
+const canWrapWait = () =>
+  hasAtomics && Object.getOwnPropertyDescriptor(Atomics, 'wait')?.writable === true
 
 class TaskTracker {
   /** @param cpuNs () => this thread's CPU clock in ns, as a Number */
@@ -271,7 +275,7 @@ class TaskTracker {
     this.resolutionUs = Math.min(...[...this.members.values()].map((m) => m.intervalUs)) / 4
     if (this.members.size === 1) {
       this.hook.enable()
-      if (hasAtomics && Atomics.wait === builtinWait) Atomics.wait = this.wait
+      if (canWrapWait() && Atomics.wait === builtinWait) Atomics.wait = this.wait
     }
   }
 
@@ -284,7 +288,7 @@ class TaskTracker {
     if (this.members.size === 0) {
       // With the hook off, callbacks that already began will not report their end.
       this.hook.disable()
-      if (hasAtomics && Atomics.wait === this.wait) Atomics.wait = builtinWait
+      if (canWrapWait() && Atomics.wait === this.wait) Atomics.wait = builtinWait
       this.stack.length = 0
       this.times.length = this.cpus.length = this.contexts.length = 0
     }
