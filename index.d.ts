@@ -124,10 +124,13 @@ export interface ThreadEffects {
 export interface ThreadReport {
   threadId: number
   name: string
-  status: 'ok' | 'timeout' | 'exited' | 'crashed'
+  status: 'ok' | 'timeout' | 'exited' | 'crashed' | 'unprofiled'
   exitCode: number | null
-  profile: CpuProfile
+  /** null where the main thread cannot load the addon (then no thread has a profile). */
+  profile: CpuProfile | null
   effects: ThreadEffects
+  /** Why the thread could not be profiled; set when `status` is 'unprofiled'. */
+  error?: { name?: string; message: string; stack?: string; code?: unknown }
 }
 
 export declare class ProfileReport {
