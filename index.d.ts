@@ -145,14 +145,17 @@ export type FailureKind = 'runtime' | 'sampler' | 'inspector' | 'assembly'
 export interface ThreadReport {
   threadId: number
   name: string
-  status: 'ok' | 'timeout' | 'exited' | 'crashed'
+  status: 'ok' | 'timeout' | 'exited' | 'crashed' | 'unprofiled'
   exitCode: number | null
-  profile: CpuProfile
+  /** null where the main thread cannot load the addon (then no thread has a profile). */
+  profile: CpuProfile | null
   effects: ThreadEffects
   /** Messages of this thread's private channel dropped during the profile, by reason. */
   dropped: Partial<Record<DropReason, number>>
   /** Failures the profiler swallowed on this thread during the profile, by kind. */
   failures: Partial<Record<FailureKind, number>>
+  /** Why the thread could not be profiled; set when `status` is 'unprofiled'. */
+  error?: { name?: string; message: string; stack?: string; code?: unknown }
 }
 
 export declare class ProfileReport {

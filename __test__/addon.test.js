@@ -7,13 +7,21 @@ const path = require('node:path')
 const binding = require('../binding.js')
 const { ROOT, runNode } = require('./helpers')
 
-test('a missing native binary names the platform package and the command that builds it', () => {
+test('a missing native binary: the package loads, and its first use names the platform package and the build command', () => {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'pw-nobin-'))
   for (const f of ['index.js', 'binding.js', 'package.json'])
     fs.copyFileSync(path.join(ROOT, f), path.join(dir, f))
   fs.cpSync(path.join(ROOT, 'lib'), path.join(dir, 'lib'), { recursive: true })
-  const r = runNode(`require(${JSON.stringify(dir)})`, { env: { NAPI_RS_NATIVE_LIBRARY_PATH: '' } })
+  const code = `
+    const pw = require(${JSON.stringify(dir)})
+    pw.startProfile().stop().then((report) => {
+      console.log(JSON.stringify(report.threads.map((t) => [t.status, t.error.code])))
+      pw.threadCpuTime()
+    })
+  `
+  const r = runNode(code, { env: { NAPI_RS_NATIVE_LIBRARY_PATH: '' } })
   assert.notEqual(r.status, 0)
+  assert.deepEqual(JSON.parse(r.stdout), [['unprofiled', 'ERR_PROFILED_WORKER_NOT_BUILT']])
   assert.match(r.stderr, /native addon is not built/)
   assert.match(r.stderr, /Build it with `npm run build` in /)
   const libc = process.report.getReport().header.glibcVersionRuntime ? 'gnu' : 'musl'

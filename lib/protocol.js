@@ -5,8 +5,8 @@
 // nothing but node:path.
 //
 // Parent → child: START, STOP, STOP_ALL, TASK, UNTAG. Child → parent: CHUNK, EFFECTS,
-// ERROR, EXIT, CHILD (relayed upward unchanged through intermediate workers), and to the
-// direct parent only STOPPED, STOPPED_ALL, PORT_GONE.
+// ERROR, EXIT, UNPROFILED, CHILD (relayed upward unchanged through intermediate workers),
+// and to the direct parent only STOPPED, STOPPED_ALL, PORT_GONE.
 //
 // Whatever arrives on the channel is untrusted: code in the worker can get hold of the
 // port. Each validator checks its message field by field and returns it, or null; the
@@ -29,6 +29,8 @@ const MSG = Object.freeze({
   EFFECTS: 'effects',
   ERROR: 'error',
   EXIT: 'exit',
+  // The thread cannot be profiled (the addon or V8's sampler is not available there).
+  UNPROFILED: 'unprofiled',
   STOPPED: 'stopped',
   STOPPED_ALL: 'stopped-all',
   // A worker created a nested worker: the only way a thread id below a worker becomes
@@ -439,6 +441,33 @@ function checkExit(m) {
 }
 
 /**
+ * @typedef {object} UnprofiledMsg Child (relayed upward): this thread runs unprofiled for
+ *   `ids`, because of `error` (the addon's load error, with its code).
+ * @property {'unprofiled'} t
+ * @property {number} threadId
+ * @property {string} threadName
+ * @property {number[]} ids
+ * @property {ErrorInfo} error
+ */
+
+/** @returns {UnprofiledMsg} */
+function unprofiled(threadId, threadName, ids, err) {
+  return { ...error(threadId, threadName, ids, err), t: MSG.UNPROFILED }
+}
+
+/** @returns {UnprofiledMsg | null} */
+function checkUnprofiled(m) {
+  return isObject(m) &&
+    m.t === MSG.UNPROFILED &&
+    isId(m.threadId) &&
+    isText(m.threadName) &&
+    isIds(m.ids) &&
+    isErrorInfo(m.error)
+    ? m
+    : null
+}
+
+/**
  * @typedef {{ t: 'stopped', id: number, timedOut: number[] }} StoppedMsg Child → parent:
  *   session `id` stopped here and its data is on its way; `timedOut` lists nested workers
  *   that did not answer in time.
@@ -471,7 +500,7 @@ const checkChild = (m) =>
 
 /**
  * @typedef {StartMsg | StopMsg | StopAllMsg | TaskMsg | UntagMsg} ToChild
- * @typedef {ChunkMsg | EffectsMsg | ErrorMsg | ExitMsg} Upward data that travels to the main thread
+ * @typedef {ChunkMsg | EffectsMsg | ErrorMsg | ExitMsg | UnprofiledMsg} Upward data that travels to the main thread
  * @typedef {Upward | ChildMsg | StoppedMsg | StoppedAllMsg | PortGoneMsg} FromChild
  */
 
@@ -487,6 +516,7 @@ const FROM_CHILD = {
   [MSG.EFFECTS]: checkEffects,
   [MSG.ERROR]: checkError,
   [MSG.EXIT]: checkExit,
+  [MSG.UNPROFILED]: checkUnprofiled,
   [MSG.STOPPED]: checkStopped,
   [MSG.STOPPED_ALL]: checkStoppedAll,
   [MSG.PORT_GONE]: checkPortGone,
@@ -589,6 +619,7 @@ module.exports = {
     effects,
     error,
     exit,
+    unprofiled,
     stopped,
     stoppedAll,
     child,
@@ -604,6 +635,7 @@ module.exports = {
     effects: checkEffects,
     error: checkError,
     exit: checkExit,
+    unprofiled: checkUnprofiled,
     stopped: checkStopped,
     stoppedAll: checkStoppedAll,
     child: checkChild,

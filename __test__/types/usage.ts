@@ -64,7 +64,8 @@ async function profiling(): Promise<void> {
   })
   const r: pw.ProfileReport = await p.stop()
   const t: pw.ThreadReport | undefined = r.thread(0)
-  const status: 'ok' | 'timeout' | 'exited' | 'crashed' | undefined = t?.status
+  const status: 'ok' | 'timeout' | 'exited' | 'crashed' | 'unprofiled' | undefined = t?.status
+  const why: unknown = t?.error?.code
   const cpu: bigint | undefined = t?.effects.cpuTimeNs
   const malformed: number | undefined = t?.dropped.malformed
   const reason: pw.DropReason = 'foreignThread'

@@ -207,7 +207,7 @@ async function churn({
       const t = report.thread(threadId)
       if (!t || t.status !== 'exited') {
         throw new Error(
-          `cycle ${i}: worker thread ${threadId} ${t ? `status ${t.status}` : 'missing'}`,
+          `cycle ${i}: worker thread ${threadId} ${t ? `status ${t.status} ${JSON.stringify(t.error)}` : 'missing'}`,
         )
       }
       counters.reportsChecked++

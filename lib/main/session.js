@@ -9,9 +9,14 @@ const { nowUs } = require('../thread/sampler')
 const { deserialize } = require('../util/json')
 const { ProfileReport } = require('./report')
 const mainThread = require('./main-thread')
-const { MAIN_THREAD_NAME, DROP, kLink, check } = require('../protocol')
+const { MAIN_THREAD_NAME, DROP, kLink, build, check } = require('../protocol')
 // NODE_DEBUG=profiled-worker shows each failure the profiler swallows.
 const debug = require('node:util').debuglog('profiled-worker')
+
+// The addon, or null where it cannot load here: the profile then goes on without
+// samples, each thread reported as 'unprofiled' with the reason (see native.js).
+const addon = () => native.tryLoad().binding
+const errorInfo = (err) => build.error(0, '', [], err).error
 
 const emptyProfile = (t0, t1) =>
   native.CpuProfile.parse(
@@ -132,13 +137,21 @@ class ProfileSession {
     this.done = null
     hub.sessions.set(this.id, this)
     if (this.mainThread) {
+      const main = this.thread(0, MAIN_THREAD_NAME)
       // Split: no spans yet means no samples, never the whole thread's.
-      this.thread(0, MAIN_THREAD_NAME).spans = this.split ? [] : null
-      this.mainCpu0 = native.threadCpuTime()
+      main.spans = this.split ? [] : null
       this.mainFailures0 = hub.sampler.counters()
       this.mainElu0 = performance.eventLoopUtilization()
-      if (this.split) mainThread.join(this)
-      hub.sampler.add(this.id, this.intervalUs)
+      const { binding, error } = native.tryLoad()
+      try {
+        if (error !== null) throw error
+        this.mainCpu0 = binding.threadCpuTime()
+        if (this.split) mainThread.join(this)
+        hub.sampler.add(this.id, this.intervalUs)
+      } catch (err) {
+        hub.sampler.remove(this.id)
+        main.unprofiled = errorInfo(err)
+      }
     }
     tell('started', this)
   }
@@ -157,6 +170,7 @@ class ProfileSession {
         timedOut: false,
         dropped: {}, // reason → messages dropped for this profile (protocol DROP)
         failures: {}, // kind → failures swallowed (protocol FAILURE_KINDS)
+        unprofiled: null, // ErrorInfo: why the thread could not be profiled
       }
       this.threads.set(threadId, t)
     } else if (name && !t.name) {
@@ -232,6 +246,10 @@ class ProfileSession {
     this.thread(threadId, name).exitCode = code
   }
 
+  markUnprofiled(threadId, name, error) {
+    this.thread(threadId, name).unprofiled ??= error
+  }
+
   stop() {
     this.done ??= this.finish()
     return this.done
@@ -283,6 +301,10 @@ class ProfileSession {
    * window. Event-loop utilization is the thread's, as in workers.
    */
   mainEffects(endNs, usage) {
+    const custom = this.custom.map((e) => ({ ...e, data: deserialize(e.data) }))
+    const elu = performance.eventLoopUtilization(this.mainElu0)
+    // An unprofiled main thread has no CPU clock to read.
+    if (this.thread(0).unprofiled !== null) return { eventLoopUtilization: elu, custom }
     if (this.split) usage ??= { cpuNs: 0, wallUs: 0 }
     return {
       cpuTimeNs: usage
@@ -291,8 +313,8 @@ class ProfileSession {
       wallTimeNs: usage
         ? BigInt(Math.max(0, Math.round(usage.wallUs * 1000)))
         : endNs - this.startNs,
-      eventLoopUtilization: performance.eventLoopUtilization(this.mainElu0),
-      custom: this.custom.map((e) => ({ ...e, data: deserialize(e.data) })),
+      eventLoopUtilization: elu,
+      custom,
     }
   }
 
@@ -303,16 +325,20 @@ class ProfileSession {
         name: t.name,
         status: t.errors.length
           ? 'crashed'
-          : t.exitCode !== null
-            ? 'exited'
-            : t.timedOut
-              ? 'timeout'
-              : 'ok',
+          : t.unprofiled !== null
+            ? 'unprofiled'
+            : t.exitCode !== null
+              ? 'exited'
+              : t.timedOut
+                ? 'timeout'
+                : 'ok',
         exitCode: t.exitCode,
-        profile: profileOf(t),
+        // Without the addon here no profile can be built at all.
+        profile: addon() === null ? null : profileOf(t),
         effects: { ...(t.effects ?? {}), errors: t.errors },
         dropped: { ...t.dropped },
         failures: { ...t.failures },
+        ...(t.unprofiled === null ? {} : { error: t.unprofiled }),
       }))
       .sort((a, b) => a.threadId - b.threadId)
   }
@@ -338,21 +364,23 @@ class ProfileSession {
     tell('stopped', this)
 
     const profiles = new Map()
-    await Promise.all(
-      [...this.threads.values()].map(async (t) => {
-        let profile
-        try {
-          profile = await assemble(await parsedChunks(t), this.t0, t1, t.spans)
-        } catch (err) {
-          // Chunks that parse but do not join (forged timestamps): this thread's samples
-          // are lost, counted, and the rest of the report stands.
-          debug('thread %d: its chunks could not be assembled: %s', t.threadId, err)
-          countIn(t.failures, 'assembly')
-          profile = emptyProfile(this.t0, t1)
-        }
-        profiles.set(t, profile)
-      }),
-    )
+    if (addon() !== null) {
+      await Promise.all(
+        [...this.threads.values()].map(async (t) => {
+          let profile
+          try {
+            profile = await assemble(await parsedChunks(t), this.t0, t1, t.spans)
+          } catch (err) {
+            // Chunks that parse but do not join (forged timestamps): this thread's samples
+            // are lost, counted, and the rest of the report stands.
+            debug('thread %d: its chunks could not be assembled: %s', t.threadId, err)
+            countIn(t.failures, 'assembly')
+            profile = emptyProfile(this.t0, t1)
+          }
+          profiles.set(t, profile)
+        }),
+      )
+    }
     const threads = this.threadReports((t) => profiles.get(t))
     return new ProfileReport({
       id: this.asyncId,

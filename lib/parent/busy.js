@@ -2,7 +2,7 @@
 // Reaching a worker whose JavaScript is busy (a long synchronous loop) and so cannot read
 // its port. The inspector's NodeWorker domain delivers protocol messages to a worker
 // through V8 interrupts, which run in the middle of synchronous code; a Runtime.evaluate
-// sent that way calls the runtime's interrupt entry point (lib/worker/index.js), which
+// sent that way calls the runtime's interrupt entry point (lib/worker/runtime.js), which
 // stops the worker's sampler and posts its data on the port right away.
 //
 // The domain is enabled only while such a request is in flight: enabling it attaches an

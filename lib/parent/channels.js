@@ -17,6 +17,7 @@ const { build } = require('../protocol')
 const intrinsics = require('../util/intrinsics')
 const { isMainThread } = require('node:worker_threads')
 const submitted = require('./instrument/submitted')
+const face = require('./face')
 
 // Required on first use, like in profiled-worker.js: this module loads before a worker's
 // user code.
@@ -175,17 +176,29 @@ function postMessage(value, transferList) {
   return sendOn(route, value, transfer, () => Reflect.apply(originalPostMessage, this, args))
 }
 Object.defineProperty(postMessage, 'length', { value: originalPostMessage.length })
+face.mask(postMessage, originalPostMessage)
 
+// A function, not a class, so that it looks like Node's own (lib/parent/face.js): the
+// same prototype object, name and length, and called without `new` it throws Node's
+// ERR_CONSTRUCT_CALL_REQUIRED, by calling the original so.
 function makeMessageChannel(Original) {
-  class MessageChannel extends Original {
-    constructor() {
-      super()
-      siblings.set(this.port1, this.port2)
-      siblings.set(this.port2, this.port1)
-    }
+  const MessageChannel = function MessageChannel() {
+    if (new.target === undefined) return Original()
+    const channel = Reflect.construct(Original, [], new.target)
+    siblings.set(channel.port1, channel.port2)
+    siblings.set(channel.port2, channel.port1)
+    return channel
   }
+  Object.defineProperty(MessageChannel, 'prototype', { value: Original.prototype })
   Object.defineProperty(MessageChannel, 'name', { value: Original.name })
-  return MessageChannel
+  Object.defineProperty(MessageChannel, 'length', { value: Original.length })
+  // A native function has own `arguments` and `caller` (null); a strict one has none.
+  for (const key of ['arguments', 'caller']) {
+    const d = Object.getOwnPropertyDescriptor(Original, key)
+    if (d !== undefined) Object.defineProperty(MessageChannel, key, d)
+  }
+  Object.setPrototypeOf(MessageChannel, Object.getPrototypeOf(Original))
+  return face.mask(MessageChannel, Original)
 }
 
 module.exports = {

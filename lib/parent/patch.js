@@ -7,6 +7,7 @@ const wt = require('node:worker_threads')
 const { syncBuiltinESMExports } = require('node:module')
 const { makeProfiledWorker, kIsProfiledWorker } = require('./profiled-worker')
 const channels = require('./channels')
+const face = require('./face')
 
 let original = null
 
@@ -23,6 +24,7 @@ function patch() {
   if (globalThis.MessageChannel === original.MessageChannel)
     globalThis.MessageChannel = wt.MessageChannel
   wt.MessagePort.prototype.postMessage = channels.postMessage
+  face.install()
   // ESM `import { Worker } from 'node:worker_threads'` reads a snapshot; refresh it.
   syncBuiltinESMExports()
   return wt.Worker
@@ -37,6 +39,7 @@ function unpatch() {
   wt.MessageChannel = original.MessageChannel
   if (wt.MessagePort.prototype.postMessage === channels.postMessage)
     wt.MessagePort.prototype.postMessage = original.postMessage
+  face.uninstall()
   original = null
   syncBuiltinESMExports()
 }

@@ -3,11 +3,11 @@
 // private APM channel to the profiler runtime preloaded inside it.
 
 const { ENVELOPE, RUNTIME_PATH, MSG, DROP, LIMITS, kLink, build, check } = require('../protocol')
-const errors = require('../util/errors')
 const channels = require('./channels')
 // Pool integrations, on first use like the hub.
 let poolsModule
 const pools = () => (poolsModule ??= require('./instrument'))
+const face = require('./face')
 const { post, receiveMessageOnPort } = require('../util/intrinsics')
 const { threadId: thisThreadId } = require('node:worker_threads')
 // NODE_DEBUG=profiled-worker shows each failure the profiler swallows.
@@ -31,6 +31,61 @@ const startMessage = build.start
 function invalidFlags(message) {
   const at = message.indexOf(': ')
   return new Set(at < 0 ? [] : message.slice(at + 2).split(', '))
+}
+
+// A workerData that cannot be cloned: the Worker constructor checks execArgv, then fails
+// on this before it starts a thread, so a probe costs no thread and emits no event.
+const UNCLONEABLE = Symbol('profiled-worker.probe')
+
+/** The flags Node refuses in `argv` as an explicit execArgv, or null if it takes them all. */
+function refused(Worker, argv) {
+  try {
+    const w = Reflect.construct(Worker, [
+      '0',
+      { eval: true, execArgv: argv, workerData: UNCLONEABLE },
+    ])
+    // Not reached on any Node we know; should one clone later, the thread is let go at once.
+    w.unref()
+    w.terminate()
+  } catch (err) {
+    if (err?.code === 'ERR_WORKER_INVALID_EXEC_ARGV') return invalidFlags(String(err.message))
+  }
+  return null
+}
+
+// Inherited flags Node refuses in an explicit execArgv: V8 and process-wide ones
+// (--max-old-space-size, --title), also under a name Node rewrites before it checks
+// (--experimental-shadow-realm is refused as --harmony-shadow-realm). Plain Node applies
+// them process-wide and lets a worker that gives no execArgv inherit them silently; ours
+// gives one (to preload the runtime), so it leaves those out. Found by probing (see
+// UNCLONEABLE), once per distinct parent execArgv. Returns null if that fails.
+const inheritable = new Map()
+function withoutRefused(Worker, execArgv) {
+  const key = JSON.stringify(execArgv)
+  if (inheritable.has(key)) return inheritable.get(key)
+  // A flag and the values that follow it (`--require x`): execArgv holds no script.
+  let groups = []
+  for (const arg of execArgv) {
+    if (groups.length === 0 || arg.startsWith('-')) groups.push([arg])
+    else groups[groups.length - 1].push(arg)
+  }
+  const without = (i) => groups.filter((_, j) => j !== i)
+  let invalid = refused(Worker, groups.flat())
+  while (invalid !== null && groups.length > 0) {
+    let at = groups.findIndex((g) => invalid.has(g.join(' ')) || invalid.has(g[0]))
+    if (at < 0) {
+      at = groups.findIndex((_, i) => {
+        const left = refused(Worker, without(i).flat())
+        return left === null || left.size < invalid.size
+      })
+    }
+    if (at < 0) break
+    groups = without(at)
+    invalid = refused(Worker, groups.flat())
+  }
+  const out = invalid === null ? groups.flat() : null
+  inheritable.set(key, out)
+  return out
 }
 
 // This thread's direct workers' links, by thread id.
@@ -274,23 +329,25 @@ class WorkerLink {
   }
 }
 
-function makeProfiledWorker(Worker, MessageChannel) {
-  if (typeof Worker !== 'function')
-    throw errors.invalidArgType(
+function makeProfiledWorker(Base, MessageChannel) {
+  if (typeof Base !== 'function')
+    throw require('../util/errors').invalidArgType(
       'makeProfiledWorker(Worker, MessageChannel): Worker',
       'a class (worker_threads.Worker)',
-      Worker,
+      Base,
     )
   if (typeof MessageChannel !== 'function') {
-    throw errors.invalidArgType(
+    throw require('../util/errors').invalidArgType(
       'makeProfiledWorker(Worker, MessageChannel): MessageChannel',
       'a class (worker_threads.MessageChannel)',
       MessageChannel,
     )
   }
-  if (Worker[kIsProfiledWorker]) return Worker
+  if (Base[kIsProfiledWorker]) return Base
 
-  class ProfiledWorker extends Worker {
+  // Named Worker: V8 names the class in its own errors ("Class constructor Worker cannot
+  // be invoked without 'new'"), as for Node's Worker.
+  class Worker extends Base {
     constructor(filename, options) {
       pools().workerCreated() // a pool library's first worker: make its queued tasks count
       const opts = options ?? {}
@@ -325,17 +382,18 @@ function makeProfiledWorker(Worker, MessageChannel) {
         ...opts,
         workerData: envelope,
         transferList: [...(opts.transferList ?? []), port2],
-        execArgv: [...argv, '--require', RUNTIME_PATH],
+        // First, so that even the user's own preloads see plain workerData and execArgv.
+        execArgv: ['--require', RUNTIME_PATH, ...argv],
       })
       try {
         super(filename, withRuntime(execArgv))
       } catch (err) {
-        // Inherited process-wide flags (--max-old-space-size, --title) are not allowed in
-        // an explicit execArgv; their effect reaches the worker anyway, so leave them out.
+        // An inherited flag Node refuses in an explicit execArgv (see withoutRefused).
         if (err?.code !== 'ERR_WORKER_INVALID_EXEC_ARGV' || opts.execArgv !== undefined) throw err
-        const invalid = invalidFlags(err.message)
+        const argv = withoutRefused(Base, execArgv)
+        if (argv === null) throw err
         // eslint-disable-next-line constructor-super -- the first super() threw, so this is the only one
-        super(filename, withRuntime(execArgv.filter((f) => !invalid.has(f))))
+        super(filename, withRuntime(argv))
       }
       this[kLink] = link
       link.open(this, envelope[ENVELOPE].threadName || `worker ${this.threadId}`)
@@ -364,19 +422,31 @@ function makeProfiledWorker(Worker, MessageChannel) {
       return super.emit.apply(this, arguments)
     }
 
-    terminate(...args) {
+    // A named parameter: `length` is the plain Worker's (1).
+    terminate(callback) {
       const link = this[kLink]
+      const args = arguments
       // Before 'online' the worker has run no user code and sampled nothing worth waiting
       // for; plain Node stops it before it starts (exit code 0), and so do we.
       if (!link || link.closed || link.sessions.size === 0 || !link.online)
-        return super.terminate(...args)
-      return link.stopAll().then(() => super.terminate(...args))
+        return super.terminate.apply(this, args)
+      return link.stopAll().then(() => super.terminate.apply(this, args))
     }
   }
 
-  Object.defineProperty(ProfiledWorker, kIsProfiledWorker, { value: true })
-  Object.defineProperty(ProfiledWorker, 'name', { value: Worker.name })
-  return ProfiledWorker
+  // It looks like the plain Worker: its name, length and text, and its methods' (face.js).
+  Object.defineProperty(Worker, kIsProfiledWorker, { value: true })
+  Object.defineProperty(Worker, 'name', { value: Base.name })
+  Object.defineProperty(Worker, 'length', { value: Base.length })
+  face.mask(Worker, Base)
+  for (const key of ['postMessage', 'emit', 'terminate']) {
+    const original = Reflect.get(Base.prototype, key)
+    const ours = Worker.prototype[key]
+    if (typeof original !== 'function') continue
+    Object.defineProperty(ours, 'length', { value: original.length })
+    face.mask(ours, original)
+  }
+  return Worker
 }
 
 module.exports = { makeProfiledWorker, kIsProfiledWorker, setUpstream }

@@ -84,6 +84,9 @@ function createHub() {
         case MSG.EXIT:
           each(msg.ids, (s) => s.markExit(msg.threadId, msg.threadName, msg.code))
           break
+        case MSG.UNPROFILED:
+          each(msg.ids, (s) => s.markUnprofiled(msg.threadId, msg.threadName, msg.error))
+          break
       }
     },
   }

@@ -79,7 +79,8 @@ function serialize(value, options) {
   // The fast path hooks BigInt.prototype.toJSON for the duration of one synchronous
   // JSON.stringify, so only BigInts pay anything. A user toJSON that itself returns a
   // BigInt, or stringifies BigInts internally, needs the (slower) replacer path.
-  for (const withHook of [true, false]) {
+  // With --frozen-intrinsics BigInt.prototype cannot take the hook.
+  for (const withHook of Object.isExtensible(BigInt.prototype) ? [true, false] : [false]) {
     let text
     try {
       text = stringifyMarked(value, withHook)

@@ -1,9 +1,18 @@
 'use strict'
-// Loads the compiled addon through the loader `napi build` generates, and turns "not
-// found" into an error that says what provides it: the platform package npm installs as
-// an optional dependency, or a build from source in a clone.
+// The compiled addon, loaded on first use through the loader `napi build` generates.
+//
+// Most threads never profile, so nothing loads it until a property is read. Where Node
+// forbids addons (--no-addons, the permission model without --allow-addons) or the
+// process is out of file descriptors, the package must still load and the app run as
+// with plain Node: the load error is thrown to whoever needs the addon, with the code
+// Node gave it (the generated loader rewraps its failures into code-less errors), and a
+// profile reports such a thread as unprofiled (see lib/main/session.js).
 
 const path = require('node:path')
+
+const ROOT = path.resolve(__dirname, '..', '..')
+// Failures that stay for the life of the thread; any other (EMFILE) is retried next time.
+const PERMANENT = new Set(['ERR_DLOPEN_DISABLED', 'ERR_ACCESS_DENIED'])
 
 // The suffix napi-rs gives this platform's package (profiled-worker-<suffix>), the name
 // the generated loader looks for.
@@ -15,23 +24,83 @@ function platformSuffix() {
   return `${base}-${report?.header?.glibcVersionRuntime ? 'gnu' : 'musl'}`
 }
 
+let binding = null
+let permanentFailure = null
+
 function load() {
+  if (binding !== null) return binding
+  if (permanentFailure !== null) throw permanentFailure
   try {
-    return require('../../binding.js')
-  } catch (cause) {
-    const root = path.resolve(__dirname, '..', '..')
-    const pkg = `profiled-worker-${platformSuffix()}`
-    const err = new Error(
-      'profiled-worker: the native addon is not built for ' +
-        `${process.platform}-${process.arch} (looked in ${root} and for the package ${pkg}). ` +
-        `npm installs ${pkg} as an optional dependency where it is published: reinstall ` +
-        'without --omit=optional (or --no-optional). ' +
-        `From a clone: Build it with \`npm run build\` in ${root} (needs Rust and Cargo).`,
-      { cause },
-    )
-    err.code = 'ERR_PROFILED_WORKER_NOT_BUILT'
-    throw err
+    binding = require('../../binding.js')
+    return binding
+  } catch (err) {
+    const found = original(err)
+    if (found.binding) return (binding = found.binding)
+    if (PERMANENT.has(found.error.code)) permanentFailure = found.error
+    throw found.error
   }
 }
 
-module.exports = load()
+/** The addon, or null where it cannot load (the error then is `tryLoad().error`). */
+function tryLoad() {
+  try {
+    return { binding: load(), error: null }
+  } catch (error) {
+    return { binding: null, error }
+  }
+}
+
+// The generated loader's own errors say only "Cannot find native binding" and chain the
+// real ones as code-less copies: load this platform's addon files directly to get the
+// real error (ERR_DLOPEN_DISABLED, ERR_DLOPEN_FAILED for a broken file, EMFILE, ...).
+function original(err) {
+  const message = typeof err?.message === 'string' ? err.message : ''
+  const fromLoader = err?.code === undefined && /native binding/.test(message)
+  if (!fromLoader) return { error: err }
+  const prefix = `profiled-worker.${process.platform}-${process.arch}`
+  let names
+  try {
+    names = require('node:fs')
+      .readdirSync(ROOT)
+      .filter((n) => n.startsWith(prefix) && n.endsWith('.node'))
+  } catch (fsErr) {
+    return { error: fsErr }
+  }
+  let first = null
+  for (const name of names) {
+    try {
+      return { binding: require(path.join(ROOT, name)) }
+    } catch (e) {
+      first ??= e
+    }
+  }
+  // Where npm installed the binary: this platform's package (an optional dependency).
+  const pkg = `profiled-worker-${platformSuffix()}`
+  try {
+    return { binding: require(pkg) }
+  } catch (e) {
+    if (e?.code !== 'MODULE_NOT_FOUND' || !String(e.message).includes(pkg)) first ??= e
+  }
+  if (first !== null) return { error: first }
+  const notBuilt = new Error(
+    'profiled-worker: the native addon is not built for ' +
+      `${process.platform}-${process.arch} (looked in ${ROOT} and for the package ${pkg}). ` +
+      `npm installs ${pkg} as an optional dependency where it is published: reinstall ` +
+      'without --omit=optional (or --no-optional). ' +
+      `From a clone: Build it with \`npm run build\` in ${ROOT} (needs Rust and Cargo).`,
+    { cause: err },
+  )
+  notBuilt.code = 'ERR_PROFILED_WORKER_NOT_BUILT'
+  return { error: notBuilt }
+}
+
+// `require('../util/native').CpuProfile` and the like load the addon on that first read.
+module.exports = new Proxy(
+  { load, tryLoad },
+  {
+    get(own, key) {
+      if (Object.hasOwn(own, key)) return own[key]
+      return load()[key]
+    },
+  },
+)

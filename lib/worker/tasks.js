@@ -48,8 +48,14 @@ function nowUs() {
 // Pools park an idle worker in Atomics.wait (Piscina, tinypool), called from the end of
 // the task just finished. The wait is idle time, not that task's: while profiling, the
 // worker's Atomics.wait runs outside every task. Installed only while a profile is active
-// here, so a worker that is never profiled keeps the built-in.
-const builtinWait = Atomics.wait
+// here, so a worker that is never profiled keeps the built-in. With --no-harmony-atomics
+// there is no Atomics at all, and with --frozen-intrinsics it cannot be changed (it is
+// frozen after the preloads, so that is known only when a profile starts): nothing to
+// wrap then.
+const hasAtomics = typeof Atomics === 'object' && Atomics !== null
+const builtinWait = hasAtomics ? Atomics.wait : undefined
+const canWrapWait = () =>
+  hasAtomics && Object.getOwnPropertyDescriptor(Atomics, 'wait')?.writable === true
 
 class TaskTracker {
   /**
@@ -281,7 +287,7 @@ class TaskTracker {
     this.resolutionUs = Math.min(...[...this.members.values()].map((m) => m.intervalUs)) / 4
     if (this.members.size === 1 && this.ownHook) {
       this.hook.enable()
-      if (Atomics.wait === builtinWait) Atomics.wait = this.wait
+      if (canWrapWait() && Atomics.wait === builtinWait) Atomics.wait = this.wait
     }
   }
 
@@ -294,7 +300,7 @@ class TaskTracker {
     if (this.members.size === 0) {
       // With the hook off, callbacks that already began will not report their end.
       this.hook.disable()
-      if (Atomics.wait === this.wait) Atomics.wait = builtinWait
+      if (canWrapWait() && Atomics.wait === this.wait) Atomics.wait = builtinWait
       this.stack.length = 0
       this.times.length = this.cpus.length = this.contexts.length = 0
     }

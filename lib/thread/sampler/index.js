@@ -54,7 +54,7 @@ class ThreadSampler {
     // Worker: the TaskTracker whose spans go with each chunk (see worker/tasks.js).
     this.tracker = null
     // Worker: runs the sampler's own cuts (the rotation) as one of the runtime's
-    // operations, which the parent's interrupt must not re-enter (worker/index.js).
+    // operations, which the parent's interrupt must not re-enter (worker/runtime.js).
     this.exclusive = (fn) => fn()
   }
 

@@ -68,8 +68,11 @@ class InspectorSampling {
     // that replaces console or its methods does not reach it.
     this.profile = inspector.console.profile
     this.profileEnd = inspector.console.profileEnd
-    this.session = new inspector.Session()
-    this.session.connect()
+    // Kept only once connected: where the inspector is not allowed (the permission model)
+    // connect() throws, and that error, not a later "not connected", is the one to report.
+    const session = new inspector.Session()
+    session.connect()
+    this.session = session
     // Other titles are users' own console profiles.
     this.session.on('Profiler.consoleProfileFinished', ({ params }) => {
       if (this.bridge !== null && params.title === this.bridge.title) {
