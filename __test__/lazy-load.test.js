@@ -9,13 +9,15 @@ const path = require('node:path')
 const { runScript } = require('./helpers')
 
 // What a worker's preload loads: the runtime and what it needs before user code runs
-// (the task tracker, the channel and nested-worker patch).
+// (the task tracker, the channel and nested-worker patch, the view of the hub that the
+// package's modules get).
 const PRELOAD = [
   'lib/parent/channels.js',
   'lib/parent/face.js',
   'lib/parent/patch.js',
   'lib/parent/profiled-worker.js',
   'lib/protocol.js',
+  'lib/thread/worker-view.js',
   'lib/util/intrinsics.js',
   'lib/worker/index.js',
   'lib/worker/runtime.js',

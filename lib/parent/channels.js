@@ -16,7 +16,9 @@
 const { build } = require('../protocol')
 const intrinsics = require('../util/intrinsics')
 const { isMainThread } = require('node:worker_threads')
-const submitted = require('./instrument/submitted')
+// Loaded with the first send on a link, after the pools' integration (instrument/) is.
+let submittedModule
+const submitted = () => (submittedModule ??= require('./instrument/submitted'))
 const face = require('./face')
 
 // Required on first use, like in profiled-worker.js: this module loads before a worker's
@@ -129,7 +131,7 @@ function sendOn(route, value, transfer, send) {
   if (link.closed) return send()
   const queued = takePending()
   const sessions = (
-    submitted.submitterOf(value, transfer) ??
+    submitted().submitterOf(value, transfer) ??
     queued ??
     hub().currentSessions()
   ).filter((s) => s.state === 'active')

@@ -28,6 +28,8 @@ const packages = new Map() // package root → 'done' | 'pending' | 'skipped'
 
 /** The file that called `new Worker` (the first frame outside this package), or null. */
 function creatorFile() {
+  // Under --frozen-intrinsics no formatter of ours can be set: pools go unrecognised.
+  if (Object.isFrozen(Error)) return null
   const { prepareStackTrace, stackTraceLimit } = Error
   const hadFormatter = Object.hasOwn(Error, 'prepareStackTrace')
   try {
