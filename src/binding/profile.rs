@@ -6,6 +6,7 @@ use napi_derive::napi;
 
 use super::guard::invalid_arg;
 use super::task::OffThread;
+use crate::core::assemble::Assembly;
 use crate::core::encode::collapsed::profile_to_collapsed;
 use crate::core::encode::cpuprofile::to_cpuprofile;
 use crate::core::encode::pprof::{profile_to_pprof, PprofOptions as CorePprofOptions};
@@ -116,18 +117,17 @@ impl CpuProfile {
     t1: f64,
     spans: Option<Float64Array>,
   ) -> Result<AsyncTask<OffThread<Profile, CpuProfile>>> {
-    let window = Window::new("assembleAsync", chunks.len(), t0, t1, spans)?;
+    let a = assembly("assembleAsync", chunks.len(), t0, t1, spans)?;
     Ok(AsyncTask::new(OffThread::new(move || {
-      let parts = chunks
+      let parsed = chunks
         .iter()
         .enumerate()
         .map(|(k, c)| {
           parse_bytes(c.as_bytes())
-            .map(|p| window.cut(&p))
             .map_err(|e| Error::new(e.status, format!("chunk {k}: {}", e.reason)))
         })
         .collect::<Result<Vec<_>>>()?;
-      window.join(&parts)
+      joined(a.assemble(&parsed.iter().collect::<Vec<_>>()))
     })))
   }
 
@@ -140,11 +140,10 @@ impl CpuProfile {
     t1: f64,
     spans: Option<Float64Array>,
   ) -> Result<AsyncTask<OffThread<Profile, CpuProfile>>> {
-    let window = Window::new("assembleParsedAsync", chunks.len(), t0, t1, spans)?;
+    let a = assembly("assembleParsedAsync", chunks.len(), t0, t1, spans)?;
     let chunks: Vec<Arc<Profile>> = chunks.iter().map(|c| c.inner.clone()).collect();
     Ok(AsyncTask::new(OffThread::new(move || {
-      let parts: Vec<Profile> = chunks.iter().map(|p| window.cut(p)).collect();
-      window.join(&parts)
+      joined(a.assemble(&chunks.iter().map(|p| &**p).collect::<Vec<_>>()))
     })))
   }
 
@@ -228,40 +227,24 @@ impl CpuProfile {
 }
 
 /// The window and spans one thread's chunks are cut to, checked on the JS thread.
-struct Window {
-  t0: i64,
-  t1: i64,
-  spans: Option<Spans>,
+fn assembly(
+  what: &str,
+  chunks: usize,
+  t0: f64,
+  t1: f64,
+  spans: Option<Float64Array>,
+) -> Result<Assembly> {
+  let (t0, t1) = window_bounds(t0, t1)?;
+  if chunks == 0 {
+    return Err(invalid_arg(format!("{what} needs at least one chunk")));
+  }
+  let spans = spans
+    .map(|s| Spans::from_flat(&s))
+    .transpose()
+    .map_err(|e| invalid_arg(format!("{what}: {e}")))?;
+  Ok(Assembly::new(t0, t1, spans))
 }
 
-impl Window {
-  fn new(
-    what: &str,
-    chunks: usize,
-    t0: f64,
-    t1: f64,
-    spans: Option<Float64Array>,
-  ) -> Result<Window> {
-    let (t0, t1) = window_bounds(t0, t1)?;
-    if chunks == 0 {
-      return Err(invalid_arg(format!("{what} needs at least one chunk")));
-    }
-    let spans = spans
-      .map(|s| Spans::from_flat(&s))
-      .transpose()
-      .map_err(|e| invalid_arg(format!("{what}: {e}")))?;
-    Ok(Window { t0, t1, spans })
-  }
-
-  fn cut(&self, p: &Profile) -> Profile {
-    match &self.spans {
-      Some(s) => p.window_spans(self.t0, self.t1, s),
-      None => p.window(self.t0, self.t1),
-    }
-  }
-
-  fn join(&self, parts: &[Profile]) -> Result<Profile> {
-    let refs: Vec<&Profile> = parts.iter().collect();
-    Profile::concat(&refs).ok_or_else(|| invalid_arg("no chunks"))
-  }
+fn joined(p: Option<Profile>) -> Result<Profile> {
+  p.ok_or_else(|| invalid_arg("no chunks"))
 }
