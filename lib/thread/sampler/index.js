@@ -56,6 +56,9 @@ class ThreadSampler {
     // Worker: runs the sampler's own cuts (the rotation) as one of the runtime's
     // operations, which the parent's interrupt must not re-enter (worker/index.js).
     this.exclusive = (fn) => fn()
+    // Worker: after each rotation, sends every profile's effects so far, so that a death
+    // no listener sees (out of memory) loses at most one rotation's worth (worker/index.js).
+    this.afterRotate = null
   }
 
   has(id) {
@@ -177,6 +180,7 @@ class ThreadSampler {
   rotate() {
     if (!this.running || this.active.size === 0 || !this.backend.canCut(this.intervalUs)) return
     this.exclusive(() => this.advance([...this.active.keys()]))
+    this.afterRotate?.()
   }
 
   /** The spans of `ids` up to now, and the function that hands the stretch on with them. */
