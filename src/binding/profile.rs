@@ -10,6 +10,7 @@ use crate::core::assemble::Assembly;
 use crate::core::encode::collapsed::profile_to_collapsed;
 use crate::core::encode::cpuprofile::to_cpuprofile;
 use crate::core::encode::pprof::{profile_to_pprof, PprofOptions as CorePprofOptions};
+use crate::core::own::OwnCode;
 use crate::core::profile::Profile;
 use crate::core::window::Spans;
 
@@ -116,8 +117,9 @@ impl CpuProfile {
     t0: f64,
     t1: f64,
     spans: Option<Float64Array>,
+    options: Option<AssembleOptions>,
   ) -> Result<AsyncTask<OffThread<Profile, CpuProfile>>> {
-    let a = assembly("assembleAsync", chunks.len(), t0, t1, spans)?;
+    let a = assembly("assembleAsync", chunks.len(), t0, t1, spans, options)?;
     Ok(AsyncTask::new(OffThread::new(move || {
       let parsed = chunks
         .iter()
@@ -139,12 +141,40 @@ impl CpuProfile {
     t0: f64,
     t1: f64,
     spans: Option<Float64Array>,
+    options: Option<AssembleOptions>,
   ) -> Result<AsyncTask<OffThread<Profile, CpuProfile>>> {
-    let a = assembly("assembleParsedAsync", chunks.len(), t0, t1, spans)?;
+    let a = assembly("assembleParsedAsync", chunks.len(), t0, t1, spans, options)?;
     let chunks: Vec<Arc<Profile>> = chunks.iter().map(|c| c.inner.clone()).collect();
     Ok(AsyncTask::new(OffThread::new(move || {
       joined(a.assemble(&chunks.iter().map(|p| &**p).collect::<Vec<_>>()))
     })))
+  }
+
+  /// `assembleParsedAsync` on the JS thread, for a stop at process exit, when no
+  /// promise settles any more.
+  #[napi(catch_unwind)]
+  pub fn assemble_parsed(
+    chunks: Vec<&CpuProfile>,
+    t0: f64,
+    t1: f64,
+    spans: Option<Float64Array>,
+    options: Option<AssembleOptions>,
+  ) -> Result<CpuProfile> {
+    let a = assembly("assembleParsed", chunks.len(), t0, t1, spans, options)?;
+    let refs: Vec<&Profile> = chunks.iter().map(|c| &*c.inner).collect();
+    joined(a.assemble(&refs)).map(CpuProfile::from)
+  }
+
+  /// Where the profile's time went (see `ChargedTimes`).
+  #[napi(getter)]
+  pub fn charged(&self) -> ChargedTimes {
+    let c = self.inner.charged();
+    ChargedTimes {
+      work_us: c.work_us as f64,
+      own_us: c.own_us as f64,
+      unsampled_us: c.unsampled_us as f64,
+      other_us: c.other_us as f64,
+    }
   }
 
   /// µs, monotonic clock (`process.hrtime`).
@@ -226,6 +256,30 @@ impl CpuProfile {
   }
 }
 
+/// How a thread's chunks are assembled, besides their window and spans.
+#[napi(object)]
+pub struct AssembleOptions {
+  /// The most time one sample may stand for, µs (a few sampling intervals); longer
+  /// stretches without a sample are gaps. Default: no limit.
+  pub cap_us: Option<f64>,
+  /// Script url prefixes of profiled-worker's own code: samples taken while it runs on
+  /// its own account are charged to one `(profiled-worker)` frame.
+  pub own_url_prefixes: Option<Vec<String>>,
+}
+
+/// Where a thread's profile time went, µs.
+#[napi(object)]
+pub struct ChargedTimes {
+  /// All the time the thread worked for the profile (its spans), the next two included.
+  pub work_us: f64,
+  /// Of that, profiled-worker's own work, `(profiled-worker)`.
+  pub own_us: f64,
+  /// Of that, time no sample was taken in, `(unsampled)`.
+  pub unsampled_us: f64,
+  /// Time in the window outside the spans, `(other work)`.
+  pub other_us: f64,
+}
+
 /// The window and spans one thread's chunks are cut to, checked on the JS thread.
 fn assembly(
   what: &str,
@@ -233,6 +287,7 @@ fn assembly(
   t0: f64,
   t1: f64,
   spans: Option<Float64Array>,
+  options: Option<AssembleOptions>,
 ) -> Result<Assembly> {
   let (t0, t1) = window_bounds(t0, t1)?;
   if chunks == 0 {
@@ -242,7 +297,24 @@ fn assembly(
     .map(|s| Spans::from_flat(&s))
     .transpose()
     .map_err(|e| invalid_arg(format!("{what}: {e}")))?;
-  Ok(Assembly::new(t0, t1, spans))
+  let (cap, own) = match options {
+    None => (None, Vec::new()),
+    Some(o) => (o.cap_us, o.own_url_prefixes.unwrap_or_default()),
+  };
+  let cap_us = match cap {
+    None => None,
+    Some(c) if c.is_finite() && c > 0.0 => Some(c.ceil() as i64),
+    Some(c) => {
+      return Err(invalid_arg(format!(
+        "{what}: capUs must be a finite number > 0, got {c}"
+      )))
+    }
+  };
+  Ok(
+    Assembly::new(t0, t1, spans)
+      .with_cap(cap_us)
+      .with_own(OwnCode::new(own)),
+  )
 }
 
 fn joined(p: Option<Profile>) -> Result<Profile> {

@@ -4,9 +4,26 @@
 //! every chunk inside its window and, for a worker shared by several sessions, inside
 //! the spans when the worker ran that session's tasks. Cutting and joining live here so
 //! that `cargo test` covers them; the binding only converts arguments.
+//!
+//! Time, not only samples, is what the result must get right. A sample stands for the
+//! time from its timestamp to the next sample (as DevTools and speedscope read a
+//! `.cpuprofile`), but never past the end of its chunk, its span, or `cap_us`: so the
+//! wait behind another task, a cut, or a restart of V8's profiler is never one sample's
+//! duration. Each stretch of the window is then exactly one of:
+//! - a sample's own time, when the sample was taken inside the span it lasts into;
+//! - `(unsampled)`: inside a span but covered by no sample taken there (the start of a
+//!   span before its first sample, a task shorter than the interval, a gap);
+//! - `(other work)`: outside the spans (the thread worked for someone else, or idled).
+//!
+//! The markers are samples at top-level nodes of their own, so the durations a viewer
+//! computes add up to the window; encoders leave `(other work)` out of the work.
 
-use super::profile::Profile;
+use super::own::OwnCode;
+use super::profile::{CallFrame, Node, Profile};
 use super::window::Spans;
+
+pub const OTHER_WORK: &str = "(other work)";
+pub const UNSAMPLED: &str = "(unsampled)";
 
 /// The window (µs, inclusive) and optional spans one thread's chunks are cut to.
 #[derive(Debug, Clone, PartialEq)]
@@ -14,14 +31,41 @@ pub struct Assembly {
   pub t0: i64,
   pub t1: i64,
   pub spans: Option<Spans>,
+  /// The most time one sample may stand for, µs (a few sampling intervals).
+  pub cap_us: Option<i64>,
+  pub own: OwnCode,
+}
+
+/// What one stretch of the thread's time is charged to.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Charge {
+  Sample(usize),
+  Unsampled,
+  Other,
 }
 
 impl Assembly {
   pub fn new(t0: i64, t1: i64, spans: Option<Spans>) -> Assembly {
-    Assembly { t0, t1, spans }
+    Assembly {
+      t0,
+      t1,
+      spans,
+      cap_us: None,
+      own: OwnCode::default(),
+    }
   }
 
-  /// One chunk cut to the window and spans.
+  pub fn with_cap(mut self, cap_us: Option<i64>) -> Assembly {
+    self.cap_us = cap_us.filter(|&c| c > 0);
+    self
+  }
+
+  pub fn with_own(mut self, own: OwnCode) -> Assembly {
+    self.own = own;
+    self
+  }
+
+  /// One chunk cut to the window and spans, samples only (no time markers).
   pub fn cut(&self, p: &Profile) -> Profile {
     match &self.spans {
       Some(s) => p.window_spans(self.t0, self.t1, s),
@@ -29,12 +73,181 @@ impl Assembly {
     }
   }
 
-  /// Every chunk cut, then joined in order. `None` when there is no chunk.
+  /// The thread's share: every chunk's own work named, their trees joined, and the
+  /// window laid out as samples and markers (see the module doc). `None` without chunks.
   pub fn assemble(&self, chunks: &[&Profile]) -> Option<Profile> {
-    let parts: Vec<Profile> = chunks.iter().map(|p| self.cut(p)).collect();
-    let refs: Vec<&Profile> = parts.iter().collect();
-    Profile::concat(&refs)
+    let named: Vec<Profile> = chunks.iter().map(|p| p.own_work_named(&self.own)).collect();
+    // Each sample's end, before the chunks' samples are joined into one list.
+    let ends: Vec<i64> = named.iter().flat_map(|p| self.sample_ends(p)).collect();
+    let refs: Vec<&Profile> = named.iter().collect();
+    let joined = Profile::concat(&refs)?;
+    let from = self.t0.max(joined.start_time);
+    let to = self.t1.min(joined.end_time);
+    if from > to {
+      let mut empty = joined.clone();
+      empty.samples.clear();
+      empty.timestamps.clear();
+      let at = self.t0.clamp(joined.start_time, joined.end_time);
+      empty.start_time = at;
+      empty.end_time = at;
+      return Some(empty.pruned(false));
+    }
+    let stretches = self.lay_out(&joined, &ends, from, to);
+    Some(with_stretches(joined, &stretches, from, to))
   }
+
+  /// When each sample of one chunk stops standing for the thread's time.
+  fn sample_ends(&self, p: &Profile) -> Vec<i64> {
+    let n = p.timestamps.len();
+    (0..n)
+      .map(|k| {
+        let t = p.timestamps[k];
+        let next = if k + 1 < n {
+          p.timestamps[k + 1]
+        } else {
+          p.end_time
+        };
+        let end = match self.cap_us {
+          Some(c) => next.min(t.saturating_add(c)),
+          None => next,
+        };
+        end.min(p.end_time).max(t)
+      })
+      .collect()
+  }
+
+  /// The span (index) holding `t`, or 0 for a thread profiled whole.
+  fn span_of(&self, t: i64) -> Option<usize> {
+    match &self.spans {
+      None => Some(0),
+      Some(s) => s.index_of(t),
+    }
+  }
+
+  /// `[from, to]` as consecutive stretches `(start, charge)`, each lasting until the next.
+  fn lay_out(&self, p: &Profile, ends: &[i64], from: i64, to: i64) -> Vec<(i64, Charge)> {
+    // Sample time first, with the gaps between samples as `None`.
+    let mut covered: Vec<(i64, i64, Option<usize>)> = Vec::new();
+    let mut cur = from;
+    for (k, (&t, &end)) in p.timestamps.iter().zip(ends).enumerate() {
+      let (a, b) = (t.max(cur), end.min(to));
+      if a >= b {
+        continue;
+      }
+      if a > cur {
+        covered.push((cur, a, None));
+      }
+      covered.push((a, b, Some(k)));
+      cur = b;
+    }
+    if cur < to {
+      covered.push((cur, to, None));
+    }
+    let mut out: Vec<(i64, Charge)> = Vec::new();
+    for (a, b, sample) in covered {
+      for (s, _, span) in self.split_by_spans(a, b) {
+        let c = match (span, sample) {
+          (None, _) => Charge::Other,
+          (Some(j), Some(k)) if self.span_of(p.timestamps[k]) == Some(j) => Charge::Sample(k),
+          (Some(_), _) => Charge::Unsampled,
+        };
+        if out.last().map(|&(_, last)| last) != Some(c) {
+          out.push((s, c));
+        }
+      }
+    }
+    out
+  }
+
+  /// `[a, b)` in pieces `(start, end, span index)`, `None` outside every span.
+  fn split_by_spans(&self, a: i64, b: i64) -> Vec<(i64, i64, Option<usize>)> {
+    let Some(spans) = &self.spans else {
+      return vec![(a, b, Some(0))];
+    };
+    let mut out = Vec::new();
+    let mut cur = a;
+    for (j, &(s, e)) in spans.pairs().iter().enumerate() {
+      // A span holds [s, e]; as stretches of time it is [s, e + 1).
+      let (s, e) = (s, e.saturating_add(1));
+      if e <= cur {
+        continue;
+      }
+      if s >= b {
+        break;
+      }
+      if s > cur {
+        out.push((cur, s, None));
+        cur = s;
+      }
+      let end = e.min(b);
+      out.push((cur, end, Some(j)));
+      cur = end;
+      if cur >= b {
+        break;
+      }
+    }
+    if cur < b {
+      out.push((cur, b, None));
+    }
+    out
+  }
+}
+
+/// The top-level node named `name` (a marker), added if `p` has none.
+fn marker_node(p: &mut Profile, name: &str) -> usize {
+  let root = p.root;
+  let cf = marker(name);
+  if let Some(&c) = p.nodes[root]
+    .children
+    .iter()
+    .find(|&&c| p.nodes[c].call_frame == cf)
+  {
+    return c;
+  }
+  let at = p.nodes.len();
+  let id = p.nodes.iter().map(|n| n.id).max().unwrap_or(0) + 1;
+  p.nodes.push(Node {
+    id,
+    call_frame: cf,
+    hit_count: 0,
+    children: Vec::new(),
+    parent: Some(root),
+    position_ticks: Vec::new(),
+  });
+  p.nodes[root].children.push(at);
+  at
+}
+
+fn marker(name: &str) -> CallFrame {
+  let mut cf = super::own::own_frame();
+  cf.function_name = name.into();
+  cf
+}
+
+/// `p`'s tree with the stretches as its samples: a charged stretch keeps its sample's
+/// node, a marker gets a top-level node of its own.
+fn with_stretches(mut p: Profile, stretches: &[(i64, Charge)], from: i64, to: i64) -> Profile {
+  let whole = stretches
+    .iter()
+    .all(|(_, c)| matches!(c, Charge::Sample(_)))
+    && stretches.len() == p.samples.len();
+  let mut samples = Vec::with_capacity(stretches.len());
+  let mut timestamps = Vec::with_capacity(stretches.len());
+  let (mut unsampled, mut other) = (None, None);
+  for &(start, c) in stretches {
+    let node = match c {
+      Charge::Sample(k) => p.samples[k],
+      Charge::Unsampled => *unsampled.get_or_insert_with(|| marker_node(&mut p, UNSAMPLED)),
+      Charge::Other => *other.get_or_insert_with(|| marker_node(&mut p, OTHER_WORK)),
+    };
+    samples.push(node);
+    timestamps.push(start);
+  }
+  p.samples = samples;
+  p.timestamps = timestamps;
+  p.start_time = from;
+  p.end_time = to;
+  p.pruned(whole)
 }
 
 #[cfg(test)]
@@ -56,8 +269,107 @@ mod tests {
     let p = Assembly::new(0, 2000, Some(spans))
       .assemble(&[&a, &b])
       .unwrap();
-    assert_eq!(p.timestamps, vec![500, 1100]);
-    assert_eq!(stacks(&p), vec!["a;b", "c"]);
+    // Before the span: other work; the span's start before its first sample and the
+    // stretch between the chunks: unsampled; after the span: other work again.
+    assert_eq!(p.timestamps, vec![0, 400, 500, 1000, 1100, 1201]);
+    assert_eq!(
+      stacks(&p),
+      vec![
+        "(other work)",
+        "(unsampled)",
+        "a;b",
+        "(unsampled)",
+        "c",
+        "(other work)"
+      ]
+    );
+    assert_eq!((p.start_time, p.end_time), (0, 2000));
     assert!(Assembly::new(0, 1, None).assemble(&[]).is_none());
+  }
+
+  fn spans(flat: &[f64]) -> Option<Spans> {
+    Some(Spans::from_flat(flat).unwrap())
+  }
+
+  #[test]
+  fn a_queued_task_is_charged_its_own_time_only() {
+    // A 30 ms task of nobody's, then the profile's 3 ms task, on a 1 ms sampler.
+    let p = ProfileBuilder::new(0, 40_000)
+      .every(0, 1000, 30, "other@app.js")
+      .every(31_000, 1000, 3, "task@app.js")
+      .every(34_000, 1000, 6, "(idle)")
+      .build();
+    let a = Assembly::new(0, 40_000, spans(&[30_500.0, 33_500.0])).with_cap(Some(3000));
+    let out = a.assemble(&[&p]).unwrap();
+    let c = out.charged();
+    // [30500, 33501): 500 µs before the first sample, then 1000 + 1000 + 501.
+    assert_eq!(c.work_us, 3001);
+    assert_eq!(c.unsampled_us, 500);
+    assert_eq!(c.work_us + c.other_us, 40_000);
+    let d = out.sample_durations();
+    let task: Vec<i64> = stacks(&out)
+      .iter()
+      .zip(&d)
+      .filter(|(s, _)| s.as_str() == "task")
+      .map(|(_, &d)| d)
+      .collect();
+    assert_eq!(task, vec![1000, 1000, 501]);
+  }
+
+  #[test]
+  fn a_stretch_without_samples_is_a_gap_and_the_window_adds_up() {
+    // A thread profiled whole; the sampler stopped between 2000 and 9000 (a restart).
+    let a = ProfileBuilder::new(500, 5000)
+      .every(1000, 500, 3, "f@app.js")
+      .build();
+    let b = ProfileBuilder::new(9000, 12_000)
+      .every(9000, 1000, 3, "g@app.js")
+      .build();
+    let out = Assembly::new(0, 20_000, None)
+      .with_cap(Some(1500))
+      .assemble(&[&a, &b])
+      .unwrap();
+    assert_eq!((out.start_time, out.end_time), (500, 12_000));
+    let d = out.sample_durations();
+    assert_eq!(d.iter().sum::<i64>(), 12_000 - 500);
+    // No sample stands for more than the cap; the first does not reach back to the start.
+    let samples: Vec<(String, i64)> = stacks(&out).into_iter().zip(d).collect();
+    assert_eq!(
+      samples,
+      vec![
+        ("(unsampled)".into(), 500),
+        ("f".into(), 500),
+        ("f".into(), 500),
+        ("f".into(), 1500),
+        ("(unsampled)".into(), 5500),
+        ("g".into(), 1000),
+        ("g".into(), 1000),
+        ("g".into(), 1000),
+      ]
+    );
+    assert_eq!(out.charged().other_us, 0);
+  }
+
+  #[test]
+  fn own_work_is_named_in_the_assembly() {
+    let p = ProfileBuilder::new(0, 3000)
+      .at(0, "boot@file:///pw/lib/worker/index.js")
+      .at(1000, "task@app.js")
+      .at(2000, "task@app.js")
+      .build();
+    let out = Assembly::new(0, 3000, None)
+      .with_own(OwnCode::new(vec!["file:///pw/lib/".into()]))
+      .assemble(&[&p])
+      .unwrap();
+    assert_eq!(stacks(&out), vec!["(profiled-worker)", "task", "task"]);
+    assert_eq!(out.charged().own_us, 1000);
+  }
+
+  #[test]
+  fn a_window_outside_the_chunks_is_empty() {
+    let p = ProfileBuilder::new(0, 1000).at(10, "a").build();
+    let out = Assembly::new(5000, 6000, None).assemble(&[&p]).unwrap();
+    assert!(out.samples.is_empty());
+    assert_eq!(out.nodes.len(), 1);
   }
 }

@@ -5,6 +5,7 @@ pub mod bigjson;
 pub mod concat;
 pub mod cpu_clock;
 pub mod encode;
+pub mod own;
 pub mod period;
 pub mod profile;
 pub mod report;

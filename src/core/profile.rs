@@ -90,6 +90,16 @@ pub struct Profile {
   pub timestamps: Vec<i64>,
 }
 
+/// Where a profile's time went (see `Profile::charged`). `work_us` counts all the time
+/// the thread worked for the profile, `own_us` and `unsampled_us` included.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Charged {
+  pub work_us: i64,
+  pub own_us: i64,
+  pub unsampled_us: i64,
+  pub other_us: i64,
+}
+
 /// Why a profile was rejected: `path` names the field (`nodes[3].callFrame.url`).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ProfileError {
@@ -269,20 +279,49 @@ impl Profile {
     out
   }
 
-  /// The wall time each sample stands for, in µs: the gap since the previous sample
-  /// (or since `start_time` for the first). V8 occasionally records a negative delta;
-  /// such a sample counts zero time rather than subtracting.
+  /// The wall time each sample stands for, in µs, as DevTools and speedscope read a
+  /// `.cpuprofile`: until the next sample, and the last one until `end_time`. V8
+  /// occasionally records samples out of order; such a sample counts zero time rather
+  /// than subtracting.
   pub fn sample_durations(&self) -> Vec<i64> {
-    let mut prev = self.start_time;
-    self
-      .timestamps
-      .iter()
-      .map(|&t| {
-        let d = (t - prev).max(0);
-        prev = prev.max(t);
-        d
+    let n = self.timestamps.len();
+    (0..n)
+      .map(|k| {
+        let next = self.timestamps.get(k + 1).copied().unwrap_or(self.end_time);
+        (next - self.timestamps[k]).max(0)
       })
       .collect()
+  }
+
+  /// Whether `node` is one of the markers assembly lays over time that no sample of
+  /// the thread's own work stands for (see `assemble`).
+  pub fn is_marker(&self, node: usize, name: &str) -> bool {
+    let n = &self.nodes[node];
+    n.parent == Some(self.root)
+      && n.call_frame.url.is_empty()
+      && &*n.call_frame.function_name == name
+  }
+
+  /// µs of the profile charged to the thread's work, to `(profiled-worker)`, to
+  /// `(unsampled)` and to `(other work)`.
+  pub fn charged(&self) -> Charged {
+    use super::assemble::{OTHER_WORK, UNSAMPLED};
+    use super::own::OWN_FRAME;
+    let mut c = Charged::default();
+    for (&s, d) in self.samples.iter().zip(self.sample_durations()) {
+      if self.is_marker(s, OTHER_WORK) {
+        c.other_us += d;
+      } else if self.is_marker(s, UNSAMPLED) {
+        c.unsampled_us += d;
+        c.work_us += d;
+      } else {
+        if &*self.nodes[s].call_frame.function_name == OWN_FRAME {
+          c.own_us += d;
+        }
+        c.work_us += d;
+      }
+    }
+    c
   }
 }
 

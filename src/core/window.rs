@@ -59,6 +59,17 @@ impl Spans {
     k > 0 && t <= self.0[k - 1].1
   }
 
+  /// Which span holds `t`, by position in start order.
+  pub fn index_of(&self, t: i64) -> Option<usize> {
+    let k = self.0.partition_point(|&(s, _)| s <= t);
+    (k > 0 && t <= self.0[k - 1].1).then(|| k - 1)
+  }
+
+  /// The merged `(start, end)` pairs, in order.
+  pub fn pairs(&self) -> &[(i64, i64)] {
+    &self.0
+  }
+
   pub fn len(&self) -> usize {
     self.0.len()
   }

@@ -4,6 +4,7 @@
 use std::collections::BTreeMap;
 
 use super::function_name;
+use crate::core::assemble::{OTHER_WORK, UNSAMPLED};
 use crate::core::profile::{CallFrame, Profile};
 use crate::core::report::{thread_label, Report};
 
@@ -36,7 +37,8 @@ fn protect_trailing_number(text: String) -> String {
 fn add_stacks(p: &Profile, prefix: Option<&str>, out: &mut BTreeMap<String, u64>) {
   let frames: Vec<String> = p.nodes.iter().map(|n| frame_text(&n.call_frame)).collect();
   for (node, count) in p.self_counts().into_iter().enumerate() {
-    if count == 0 {
+    // Markers stand for time no sample was taken in (see `assemble`): not samples.
+    if count == 0 || p.is_marker(node, OTHER_WORK) || p.is_marker(node, UNSAMPLED) {
       continue;
     }
     let mut line: Vec<&str> = prefix.into_iter().collect();

@@ -14,6 +14,7 @@ use pprof::protos::{
 };
 
 use super::function_name;
+use crate::core::assemble::{OTHER_WORK, UNSAMPLED};
 use crate::core::period::Period;
 use crate::core::profile::Profile;
 use crate::core::report::{Report, ThreadProfile};
@@ -118,9 +119,18 @@ impl Builder {
     let p = &t.profile;
     let mut count = vec![0i64; p.nodes.len()];
     let mut wall_us = vec![0i64; p.nodes.len()];
+    let mut charged = vec![false; p.nodes.len()];
     for (&s, d) in p.samples.iter().zip(p.sample_durations()) {
-      count[s] += 1;
+      // Time the thread spent on other work is not this profile's: no sample. A gap
+      // inside the profile's time is its time, but no sample was taken there.
+      if p.is_marker(s, OTHER_WORK) {
+        continue;
+      }
+      if !p.is_marker(s, UNSAMPLED) {
+        count[s] += 1;
+      }
       wall_us[s] += d;
+      charged[s] = true;
     }
     let cpu = if with_cpu {
       apportion_cpu(p, &wall_us, t.cpu_time_ns.unwrap_or(0))
@@ -148,7 +158,7 @@ impl Builder {
 
     let mut loc_of_node: Vec<Option<u64>> = vec![None; p.nodes.len()];
     for node in 0..p.nodes.len() {
-      if count[node] == 0 {
+      if !charged[node] {
         continue;
       }
       let location_id = self.stack(p, node, &mut loc_of_node);
@@ -398,7 +408,8 @@ mod tests {
     let count: i64 = p.sample.iter().map(|x| x.value[0]).sum();
     let wall: i64 = p.sample.iter().map(|x| x.value[1]).sum();
     assert_eq!(count, 8);
-    assert_eq!(wall, 2 * 600_000);
+    // Each sample lasts until the next, the last until the end: 100 + 300 + 100 + 400 µs.
+    assert_eq!(wall, 2 * 900_000);
     let b = p.sample.iter().find(|x| x.value[0] == 2).unwrap();
     let leaf = &p.location[(b.location_id[0] - 1) as usize];
     let f = &p.function[(leaf.line[0].function_id - 1) as usize];
