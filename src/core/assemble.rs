@@ -11,14 +11,17 @@
 //! wait behind another task, a cut, or a restart of V8's profiler is never one sample's
 //! duration. Each stretch of the window is then exactly one of:
 //! - a sample's own time, when the sample was taken inside the span it lasts into;
-//! - `(unsampled)`: inside a span but covered by no sample taken there (the start of a
-//!   span before its first sample, a task shorter than the interval, a gap);
+//! - `(unsampled)`: inside a span and a chunk but covered by no sample taken there (the
+//!   start of a span before its first sample, a task shorter than the interval, a thread
+//!   the OS did not run);
+//! - `(profiled-worker)`: inside a span where no chunk was being sampled (the runtime
+//!   starting or stopping the sampler, a cut's restart): our own work;
 //! - `(other work)`: outside the spans (the thread worked for someone else, or idled).
 //!
 //! The markers are samples at top-level nodes of their own, so the durations a viewer
 //! computes add up to the window; encoders leave `(other work)` out of the work.
 
-use super::own::OwnCode;
+use super::own::{OwnCode, OWN_FRAME};
 use super::profile::{CallFrame, Node, Profile};
 use super::window::Spans;
 
@@ -41,6 +44,7 @@ pub struct Assembly {
 enum Charge {
   Sample(usize),
   Unsampled,
+  Own,
   Other,
 }
 
@@ -79,10 +83,20 @@ impl Assembly {
     let named: Vec<Profile> = chunks.iter().map(|p| p.own_work_named(&self.own)).collect();
     // Each sample's end, before the chunks' samples are joined into one list.
     let ends: Vec<i64> = named.iter().flat_map(|p| self.sample_ends(p)).collect();
+    let chunk_ranges: Vec<(i64, i64)> = named.iter().map(|p| (p.start_time, p.end_time)).collect();
     let refs: Vec<&Profile> = named.iter().collect();
     let joined = Profile::concat(&refs)?;
-    let from = self.t0.max(joined.start_time);
-    let to = self.t1.min(joined.end_time);
+    // The thread's time: while it was sampled, and while it worked for the profile (a
+    // worker's runtime joins a profile a little before its sampler starts).
+    let (mut first, mut last) = (joined.start_time, joined.end_time);
+    if let Some(&(s, _)) = self.spans.as_ref().and_then(|s| s.pairs().first()) {
+      first = first.min(s);
+    }
+    if let Some(&(_, e)) = self.spans.as_ref().and_then(|s| s.pairs().last()) {
+      last = last.max(e);
+    }
+    let from = self.t0.max(first);
+    let to = self.t1.min(last);
     if from > to {
       let mut empty = joined.clone();
       empty.samples.clear();
@@ -92,7 +106,7 @@ impl Assembly {
       empty.end_time = at;
       return Some(empty.pruned(false));
     }
-    let stretches = self.lay_out(&joined, &ends, from, to);
+    let stretches = self.lay_out(&joined, &ends, &chunk_ranges, from, to);
     Some(with_stretches(joined, &stretches, from, to))
   }
 
@@ -125,7 +139,15 @@ impl Assembly {
   }
 
   /// `[from, to]` as consecutive stretches `(start, charge)`, each lasting until the next.
-  fn lay_out(&self, p: &Profile, ends: &[i64], from: i64, to: i64) -> Vec<(i64, Charge)> {
+  /// `chunks`: each chunk's `[start, end)`, in order.
+  fn lay_out(
+    &self,
+    p: &Profile,
+    ends: &[i64],
+    chunks: &[(i64, i64)],
+    from: i64,
+    to: i64,
+  ) -> Vec<(i64, Charge)> {
     // Sample time first, with the gaps between samples as `None`.
     let mut covered: Vec<(i64, i64, Option<usize>)> = Vec::new();
     let mut cur = from;
@@ -143,54 +165,73 @@ impl Assembly {
     if cur < to {
       covered.push((cur, to, None));
     }
+    // A span holds [s, e]; as stretches of time it is [s, e + 1).
+    let spans: Vec<(i64, i64)> = match &self.spans {
+      Some(s) => s
+        .pairs()
+        .iter()
+        .map(|&(s, e)| (s, e.saturating_add(1)))
+        .collect(),
+      None => vec![(i64::MIN, i64::MAX)],
+    };
     let mut out: Vec<(i64, Charge)> = Vec::new();
     for (a, b, sample) in covered {
-      for (s, _, span) in self.split_by_spans(a, b) {
-        let c = match (span, sample) {
-          (None, _) => Charge::Other,
-          (Some(j), Some(k)) if self.span_of(p.timestamps[k]) == Some(j) => Charge::Sample(k),
-          (Some(_), _) => Charge::Unsampled,
+      for (s, e, span) in split(&spans, a, b) {
+        // Outside every chunk the sampler was not running: a cut or restart, or the
+        // runtime starting or stopping it, all of it our own work.
+        let pieces = match sample {
+          Some(_) => vec![(s, e, Some(0))],
+          None => split(chunks, s, e),
         };
-        if out.last().map(|&(_, last)| last) != Some(c) {
-          out.push((s, c));
+        for (s, _, chunk) in pieces {
+          let c = match (span, sample, chunk) {
+            (None, _, _) => Charge::Other,
+            // A sample taken before the window, or in another span, is not its own.
+            (Some(j), Some(k), _)
+              if p.timestamps[k] >= from && self.span_of(p.timestamps[k]) == Some(j) =>
+            {
+              Charge::Sample(k)
+            }
+            (Some(_), None, None) => Charge::Own,
+            (Some(_), _, _) => Charge::Unsampled,
+          };
+          if out.last().map(|&(_, last)| last) != Some(c) {
+            out.push((s, c));
+          }
         }
       }
     }
     out
   }
+}
 
-  /// `[a, b)` in pieces `(start, end, span index)`, `None` outside every span.
-  fn split_by_spans(&self, a: i64, b: i64) -> Vec<(i64, i64, Option<usize>)> {
-    let Some(spans) = &self.spans else {
-      return vec![(a, b, Some(0))];
-    };
-    let mut out = Vec::new();
-    let mut cur = a;
-    for (j, &(s, e)) in spans.pairs().iter().enumerate() {
-      // A span holds [s, e]; as stretches of time it is [s, e + 1).
-      let (s, e) = (s, e.saturating_add(1));
-      if e <= cur {
-        continue;
-      }
-      if s >= b {
-        break;
-      }
-      if s > cur {
-        out.push((cur, s, None));
-        cur = s;
-      }
-      let end = e.min(b);
+/// `[a, b)` in pieces `(start, end, index of the range holding it)`, `None` outside
+/// every range. `ranges`: sorted, disjoint `[start, end)` pairs.
+fn split(ranges: &[(i64, i64)], a: i64, b: i64) -> Vec<(i64, i64, Option<usize>)> {
+  let mut out = Vec::new();
+  let mut cur = a;
+  let first = ranges.partition_point(|&(_, e)| e <= cur);
+  for (j, &(s, e)) in ranges.iter().enumerate().skip(first) {
+    if s >= b {
+      break;
+    }
+    if s > cur {
+      out.push((cur, s, None));
+      cur = s;
+    }
+    let end = e.min(b);
+    if end > cur {
       out.push((cur, end, Some(j)));
       cur = end;
-      if cur >= b {
-        break;
-      }
     }
-    if cur < b {
-      out.push((cur, b, None));
+    if cur >= b {
+      break;
     }
-    out
   }
+  if cur < b {
+    out.push((cur, b, None));
+  }
+  out
 }
 
 /// The top-level node named `name` (a marker), added if `p` has none.
@@ -233,12 +274,13 @@ fn with_stretches(mut p: Profile, stretches: &[(i64, Charge)], from: i64, to: i6
     && stretches.len() == p.samples.len();
   let mut samples = Vec::with_capacity(stretches.len());
   let mut timestamps = Vec::with_capacity(stretches.len());
-  let (mut unsampled, mut other) = (None, None);
+  let (mut unsampled, mut other, mut own) = (None, None, None);
   for &(start, c) in stretches {
     let node = match c {
       Charge::Sample(k) => p.samples[k],
       Charge::Unsampled => *unsampled.get_or_insert_with(|| marker_node(&mut p, UNSAMPLED)),
       Charge::Other => *other.get_or_insert_with(|| marker_node(&mut p, OTHER_WORK)),
+      Charge::Own => *own.get_or_insert_with(|| marker_node(&mut p, OWN_FRAME)),
     };
     samples.push(node);
     timestamps.push(start);
@@ -341,13 +383,34 @@ mod tests {
         ("f".into(), 500),
         ("f".into(), 500),
         ("f".into(), 1500),
-        ("(unsampled)".into(), 5500),
+        ("(unsampled)".into(), 1500),
+        // Between the chunks the sampler was restarting: our own work.
+        ("(profiled-worker)".into(), 4000),
         ("g".into(), 1000),
         ("g".into(), 1000),
         ("g".into(), 1000),
       ]
     );
     assert_eq!(out.charged().other_us, 0);
+  }
+
+  #[test]
+  fn a_span_before_the_sampler_started_is_our_own_work() {
+    // A worker's runtime joins the profile at 100; its sampler's first chunk starts at 400.
+    let p = ProfileBuilder::new(400, 2000)
+      .every(400, 500, 3, "f@app.js")
+      .build();
+    let out = Assembly::new(0, 5000, spans(&[100.0, 2500.0]))
+      .with_cap(Some(1000))
+      .assemble(&[&p])
+      .unwrap();
+    assert_eq!((out.start_time, out.end_time), (100, 2500));
+    assert_eq!(
+      stacks(&out),
+      vec!["(profiled-worker)", "f", "f", "f", "(profiled-worker)"]
+    );
+    let c = out.charged();
+    assert_eq!((c.work_us, c.own_us, c.other_us), (2400, 300 + 500, 0));
   }
 
   #[test]
@@ -363,6 +426,17 @@ mod tests {
       .unwrap();
     assert_eq!(stacks(&out), vec!["(profiled-worker)", "task", "task"]);
     assert_eq!(out.charged().own_us, 1000);
+  }
+
+  #[test]
+  fn a_sample_taken_before_the_window_is_not_charged_in_it() {
+    let p = ProfileBuilder::new(0, 3000)
+      .at(0, "before@app.js")
+      .at(1500, "inside@app.js")
+      .build();
+    let out = Assembly::new(1000, 3000, None).assemble(&[&p]).unwrap();
+    assert_eq!(stacks(&out), vec!["(unsampled)", "inside"]);
+    assert_eq!(out.sample_durations(), vec![500, 1500]);
   }
 
   #[test]
