@@ -190,7 +190,8 @@ impl CpuProfile {
 
   #[napi(getter)]
   pub fn sample_count(&self) -> u32 {
-    self.inner.samples.len() as u32
+    // `(other work)` and `(unsampled)` lay time out; they are no samples.
+    self.inner.real_sample_count() as u32
   }
 
   #[napi(getter)]

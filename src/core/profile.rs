@@ -302,6 +302,16 @@ impl Profile {
       && &*n.call_frame.function_name == name
   }
 
+  /// Samples V8 took, without the markers of time no sample stands for.
+  pub fn real_sample_count(&self) -> usize {
+    use super::assemble::{OTHER_WORK, UNSAMPLED};
+    self
+      .samples
+      .iter()
+      .filter(|&&s| !self.is_marker(s, OTHER_WORK) && !self.is_marker(s, UNSAMPLED))
+      .count()
+  }
+
   /// µs of the profile charged to the thread's work, to `(profiled-worker)`, to
   /// `(unsampled)` and to `(other work)`.
   pub fn charged(&self) -> Charged {
