@@ -141,6 +141,20 @@ mod tests {
   }
 
   #[test]
+  fn markers_of_time_are_not_samples() {
+    use crate::core::assemble::Assembly;
+    use crate::core::testing::ProfileBuilder;
+    use crate::core::window::Spans;
+    let p = ProfileBuilder::new(0, 5000)
+      .every(0, 1000, 5, "task@app.js")
+      .build();
+    let spans = Spans::from_flat(&[500.0, 2500.0]).unwrap();
+    let a = Assembly::new(0, 5000, Some(spans)).assemble(&[&p]).unwrap();
+    // (other work) and (unsampled) in the profile; only the two samples in the span here.
+    assert_eq!(profile_to_collapsed(&a), "task (app.js:5) 2\n");
+  }
+
+  #[test]
   fn a_frame_ending_in_a_number_cannot_be_read_as_a_count() {
     let cf = |name: &str| CallFrame {
       function_name: name.into(),

@@ -426,6 +426,42 @@ mod tests {
   }
 
   #[test]
+  fn other_work_is_no_sample_and_unsampled_time_is_wall_without_a_count() {
+    use crate::core::assemble::Assembly;
+    use crate::core::testing::ProfileBuilder;
+    use crate::core::window::Spans;
+    let p = ProfileBuilder::new(0, 5000)
+      .every(0, 1000, 5, "task@app.js")
+      .build();
+    let spans = Spans::from_flat(&[500.0, 2499.0]).unwrap();
+    let a = Assembly::new(0, 5000, Some(spans)).assemble(&[&p]).unwrap();
+    let t = ThreadProfile {
+      thread_id: 1,
+      name: "w".into(),
+      profile: std::sync::Arc::new(a),
+      cpu_time_ns: None,
+    };
+    let r = Report::merge("", vec![t]).unwrap();
+    let pp = decode(&report_to_pprof(&r, &PprofOptions::default()));
+    let by_leaf = |name: &str| {
+      pp.sample
+        .iter()
+        .find(|x| {
+          let loc = &pp.location[(x.location_id[0] - 1) as usize];
+          s(
+            &pp,
+            pp.function[(loc.line[0].function_id - 1) as usize].name,
+          ) == name
+        })
+        .map(|x| (x.value[0], x.value[1]))
+    };
+    // The span [500, 2500): 500 µs before its first sample, then two samples.
+    assert_eq!(by_leaf("(unsampled)"), Some((0, 500_000)));
+    assert_eq!(by_leaf("task"), Some((2, 1_500_000)));
+    assert_eq!(by_leaf("(other work)"), None);
+  }
+
+  #[test]
   fn cpu_time_is_spread_over_busy_samples_exactly() {
     let r = Report::merge("", vec![thread(0, Some(1_000_001))]).unwrap();
     let p = decode(&report_to_pprof(&r, &PprofOptions::default()));
