@@ -152,15 +152,22 @@ impl Assembly {
     let mut covered: Vec<(i64, i64, Option<usize>)> = Vec::new();
     let mut cur = from;
     for (k, (&t, &end)) in p.timestamps.iter().zip(ends).enumerate() {
-      let (a, b) = (t.max(cur), end.min(to));
-      if a >= b {
-        continue;
+      if t > to {
+        break;
       }
+      let (a, b) = (t.max(cur), end.min(to));
       if a > cur {
         covered.push((cur, a, None));
+        cur = a;
       }
-      covered.push((a, b, Some(k)));
-      cur = b;
+      if a < b {
+        covered.push((a, b, Some(k)));
+        cur = b;
+      } else if t >= from && self.span_of(t).is_some() {
+        // A sample V8 stamped with its neighbour's time (or out of order) stands for no
+        // time, but it is still a sample: kept, for zero µs.
+        covered.push((a, a, Some(k)));
+      }
     }
     if cur < to {
       covered.push((cur, to, None));
@@ -176,6 +183,10 @@ impl Assembly {
     };
     let mut out: Vec<(i64, Charge)> = Vec::new();
     for (a, b, sample) in covered {
+      if a == b {
+        out.extend(sample.map(|k| (a, Charge::Sample(k))));
+        continue;
+      }
       for (s, e, span) in split(&spans, a, b) {
         // Outside every chunk the sampler was not running: a cut or restart, or the
         // runtime starting or stopping it, all of it our own work.
@@ -437,6 +448,24 @@ mod tests {
     let out = Assembly::new(1000, 3000, None).assemble(&[&p]).unwrap();
     assert_eq!(stacks(&out), vec!["(unsampled)", "inside"]);
     assert_eq!(out.sample_durations(), vec![500, 1500]);
+  }
+
+  #[test]
+  fn samples_of_no_time_are_kept() {
+    let p = ProfileBuilder::new(0, 3000)
+      .at(1000, "a@app.js")
+      .at(1000, "b@app.js")
+      .at(2000, "c@app.js")
+      .build();
+    let out = Assembly::new(0, 3000, spans(&[500.0, 3000.0]))
+      .assemble(&[&p])
+      .unwrap();
+    assert_eq!(
+      stacks(&out),
+      vec!["(other work)", "(unsampled)", "a", "b", "c"]
+    );
+    assert_eq!(out.sample_durations(), vec![500, 500, 0, 1000, 1000]);
+    assert_eq!(out.real_sample_count(), 3);
   }
 
   #[test]
