@@ -82,10 +82,18 @@ impl Assembly {
   pub fn assemble(&self, chunks: &[&Profile]) -> Option<Profile> {
     let named: Vec<Profile> = chunks.iter().map(|p| p.own_work_named(&self.own)).collect();
     // Each sample's end, before the chunks' samples are joined into one list.
-    let ends: Vec<i64> = named.iter().flat_map(|p| self.sample_ends(p)).collect();
+    let mut ends: Vec<i64> = named.iter().flat_map(|p| self.sample_ends(p)).collect();
     let chunk_ranges: Vec<(i64, i64)> = named.iter().map(|p| (p.start_time, p.end_time)).collect();
     let refs: Vec<&Profile> = named.iter().collect();
     let joined = Profile::concat(&refs)?;
+    // A chunk's end can pass the next chunk's first sample (chunks tile by samples, not
+    // by their bounds): no sample lasts past the next one.
+    for k in 1..ends.len() {
+      let next = joined.timestamps[k];
+      if next >= joined.timestamps[k - 1] {
+        ends[k - 1] = ends[k - 1].min(next);
+      }
+    }
     // The thread's time: while it was sampled, and while it worked for the profile (a
     // worker's runtime joins a profile a little before its sampler starts).
     let (mut first, mut last) = (joined.start_time, joined.end_time);
@@ -164,9 +172,12 @@ impl Assembly {
         covered.push((a, b, Some(k)));
         cur = b;
       } else if t >= from && self.span_of(t).is_some() {
-        // A sample V8 stamped with its neighbour's time (or out of order) stands for no
-        // time, but it is still a sample: kept, for zero µs.
-        covered.push((a, a, Some(k)));
+        // A sample that stands for no time (V8 stamped it with its neighbour's time, or it
+        // lies at its chunk's end) is still a sample: kept, for 1 µs, so that no two
+        // stretches start at the same instant.
+        let b = (a + 1).min(to);
+        covered.push((a, b, Some(k)));
+        cur = b;
       }
     }
     if cur < to {
@@ -184,6 +195,7 @@ impl Assembly {
     let mut out: Vec<(i64, Charge)> = Vec::new();
     for (a, b, sample) in covered {
       if a == b {
+        // The last instant of the window.
         out.extend(sample.map(|k| (a, Charge::Sample(k))));
         continue;
       }
@@ -464,8 +476,17 @@ mod tests {
       stacks(&out),
       vec!["(other work)", "(unsampled)", "a", "b", "c"]
     );
-    assert_eq!(out.sample_durations(), vec![500, 500, 0, 1000, 1000]);
+    assert_eq!(out.sample_durations(), vec![500, 500, 1, 999, 1000]);
     assert_eq!(out.real_sample_count(), 3);
+  }
+
+  #[test]
+  fn a_chunk_that_ends_after_the_next_ones_first_sample_does_not_shift_it() {
+    let a = ProfileBuilder::new(0, 2000).at(1000, "a@app.js").build();
+    let b = ProfileBuilder::new(1500, 3000).at(1600, "b@app.js").build();
+    let out = Assembly::new(0, 3000, None).assemble(&[&a, &b]).unwrap();
+    assert_eq!(out.timestamps, vec![0, 1000, 1600]);
+    assert_eq!(stacks(&out), vec!["(unsampled)", "a", "b"]);
   }
 
   #[test]
