@@ -1,16 +1,18 @@
 //! One builder for the test profiles of every Rust test: samples as `"a;b"` stacks at
-//! absolute µs, the tree made from their call paths. A frame is `name` (in `a.js`) or
-//! `name@url`; `(idle)`, `(program)` and other parenthesised names get V8's empty url.
+//! absolute µs, the tree made from their call paths. A frame is `name` (in `a.js`),
+//! `name@url` or `name@url:line` (0-based, as V8 counts); `(idle)`, `(program)` and other
+//! parenthesised names get V8's empty url.
 
 use std::sync::Arc;
 
 use super::encode::cpuprofile::to_cpuprofile;
-use super::profile::{CallFrame, Node, Profile};
+use super::profile::{CallFrame, Node, PositionTick, Profile};
 
 pub struct ProfileBuilder {
   start: i64,
   end: i64,
   samples: Vec<(i64, String)>,
+  ticks: Vec<(String, i64, u64)>,
 }
 
 pub fn frame(spec: &str) -> CallFrame {
@@ -19,12 +21,18 @@ pub fn frame(spec: &str) -> CallFrame {
     None if spec.starts_with('(') => (spec, ""),
     None => (spec, "a.js"),
   };
+  let (url, line) = match url.rsplit_once(':') {
+    Some((u, l)) if !l.is_empty() && l.bytes().all(|b| b.is_ascii_digit()) => {
+      (u, l.parse().unwrap_or(0))
+    }
+    _ => (url, name.len() as i64),
+  };
   let builtin = url.is_empty();
   CallFrame {
     function_name: Arc::from(name),
     script_id: Arc::from(if builtin { "0" } else { "1" }),
     url: Arc::from(url),
-    line_number: if builtin { -1 } else { name.len() as i64 },
+    line_number: if builtin { -1 } else { line },
     column_number: if builtin { -1 } else { 0 },
   }
 }
@@ -35,6 +43,7 @@ impl ProfileBuilder {
       start,
       end,
       samples: Vec::new(),
+      ticks: Vec::new(),
     }
   }
 
@@ -51,6 +60,12 @@ impl ProfileBuilder {
         .samples
         .push((from + step * k as i64, stack.to_string()));
     }
+    self
+  }
+
+  /// V8's per-line tick counts on the node of `stack`, which a sample must reach.
+  pub fn ticks(mut self, stack: &str, line: i64, ticks: u64) -> ProfileBuilder {
+    self.ticks.push((stack.to_string(), line, ticks));
     self
   }
 
@@ -95,14 +110,31 @@ impl ProfileBuilder {
       samples.push(at);
       timestamps.push(*t);
     }
-    Profile {
+    let mut p = Profile {
       nodes,
       root: 0,
       start_time: self.start,
       end_time: self.end,
       samples,
       timestamps,
+    };
+    for (stack, line, ticks) in &self.ticks {
+      let at = (0..p.nodes.len())
+        .find(|&i| {
+          let names: Vec<&str> = p
+            .stack(i)
+            .iter()
+            .map(|&j| &*p.nodes[j].call_frame.function_name)
+            .collect();
+          names.join(";") == *stack
+        })
+        .expect("ticks on a stack no sample reaches");
+      p.nodes[at].position_ticks.push(PositionTick {
+        line: *line,
+        ticks: *ticks,
+      });
     }
+    p
   }
 
   /// The profile as V8's JSON text.

@@ -99,6 +99,7 @@ mod tests {
   use super::*;
   use crate::core::report::ThreadProfile;
 
+  // V8's own JSON, not the test builder: a function name with `;` in it.
   fn profile() -> Profile {
     let text = r#"{"nodes":[
       {"id":1,"callFrame":{"functionName":"(root)","scriptId":"0","url":"","lineNumber":-1,"columnNumber":-1},"children":[2,3]},

@@ -377,16 +377,16 @@ mod tests {
   }
 
   fn thread(id: i64, cpu: Option<u64>) -> ThreadProfile {
-    let text = r#"{"nodes":[
-      {"id":1,"callFrame":{"functionName":"(root)","scriptId":"0","url":"","lineNumber":-1,"columnNumber":-1},"children":[2,3]},
-      {"id":2,"callFrame":{"functionName":"a","scriptId":"1","url":"a.js","lineNumber":0,"columnNumber":0},"children":[4]},
-      {"id":3,"callFrame":{"functionName":"(idle)","scriptId":"0","url":"","lineNumber":-1,"columnNumber":-1}},
-      {"id":4,"callFrame":{"functionName":"b","scriptId":"1","url":"a.js","lineNumber":4,"columnNumber":2}}
-    ],"startTime":1000,"endTime":2000,"samples":[2,4,4,3],"timeDeltas":[100,100,300,100]}"#;
+    let p = crate::core::testing::ProfileBuilder::new(1000, 2000)
+      .at(1100, "a@a.js:0")
+      .at(1200, "a@a.js:0;b@a.js:4")
+      .at(1500, "a@a.js:0;b@a.js:4")
+      .at(1600, "(idle)")
+      .build();
     ThreadProfile {
       thread_id: id,
       name: format!("t{id}"),
-      profile: std::sync::Arc::new(Profile::from_json(text.as_bytes()).unwrap()),
+      profile: std::sync::Arc::new(p),
       cpu_time_ns: cpu,
     }
   }
