@@ -116,10 +116,6 @@ export declare function __panicForTesting(message: string): void
 
 export declare function __panicOffThreadForTesting(message: string): Promise<string>
 
-/** A string attribute or label. */
-export interface Attribute {
-  key: string
-  value: string
 /** How a thread's chunks are assembled, besides their window and spans. */
 export interface AssembleOptions {
   /**
@@ -132,6 +128,12 @@ export interface AssembleOptions {
    * its own account are charged to one `(profiled-worker)` frame.
    */
   ownUrlPrefixes?: Array<string>
+}
+
+/** A string attribute or label. */
+export interface Attribute {
+  key: string
+  value: string
 }
 
 /** Where a thread's profile time went, µs. */

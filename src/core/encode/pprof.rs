@@ -609,7 +609,8 @@ mod tests {
 
   #[test]
   fn cpu_time_follows_wall_time_per_sample() {
-    // Busy wall: a 100 µs, b 400 µs (100 + 300): 1000 ns of CPU splits 200 / 800.
+    // Each sample lasts until the next: a 100 µs, b 400 µs (300 + 100), idle 400 µs to
+    // the end; 1000 ns of CPU splits 200 / 800 over the busy ones.
     let r = Report::merge("", vec![thread(0, Some(1000))]).unwrap();
     let p = decode(&report_to_pprof(&r, &PprofOptions::default()));
     let mut by_leaf: Vec<_> = p
@@ -625,7 +626,7 @@ mod tests {
     assert_eq!(
       by_leaf,
       vec![
-        ("(idle)".to_string(), 100_000, 0),
+        ("(idle)".to_string(), 400_000, 0),
         ("a".to_string(), 100_000, 200),
         ("b".to_string(), 400_000, 800)
       ]
