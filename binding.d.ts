@@ -25,12 +25,19 @@ export declare class CpuProfile {
    * joined, all on the libuv pool, so the JS thread neither waits nor collects the
    * intermediate profiles.
    */
-  static assembleAsync(chunks: Array<string>, t0: number, t1: number, spans?: Float64Array | undefined | null): Promise<CpuProfile>
+  static assembleAsync(chunks: Array<string>, t0: number, t1: number, spans?: Float64Array | undefined | null, options?: AssembleOptions | undefined | null): Promise<CpuProfile>
   /**
    * `assembleAsync` for chunks already parsed (with `parseAsync`, as they arrived): the
    * JS thread hands over references only, which costs nothing however long the profile.
    */
-  static assembleParsedAsync(chunks: Array<CpuProfile>, t0: number, t1: number, spans?: Float64Array | undefined | null): Promise<CpuProfile>
+  static assembleParsedAsync(chunks: Array<CpuProfile>, t0: number, t1: number, spans?: Float64Array | undefined | null, options?: AssembleOptions | undefined | null): Promise<CpuProfile>
+  /**
+   * `assembleParsedAsync` on the JS thread, for a stop at process exit, when no
+   * promise settles any more.
+   */
+  static assembleParsed(chunks: Array<CpuProfile>, t0: number, t1: number, spans?: Float64Array | undefined | null, options?: AssembleOptions | undefined | null): CpuProfile
+  /** Where the profile's time went (see `ChargedTimes`). */
+  get charged(): ChargedTimes
   /** µs, monotonic clock (`process.hrtime`). */
   get startTime(): number
   get endTime(): number
@@ -109,10 +116,36 @@ export declare function __panicForTesting(message: string): void
 
 export declare function __panicOffThreadForTesting(message: string): Promise<string>
 
+/** How a thread's chunks are assembled, besides their window and spans. */
+export interface AssembleOptions {
+  /**
+   * The most time one sample may stand for, µs (a few sampling intervals); longer
+   * stretches without a sample are gaps. Default: no limit.
+   */
+  capUs?: number
+  /**
+   * Script url prefixes of profiled-worker's own code: samples taken while it runs on
+   * its own account are charged to one `(profiled-worker)` frame.
+   */
+  ownUrlPrefixes?: Array<string>
+}
+
 /** A string attribute or label. */
 export interface Attribute {
   key: string
   value: string
+}
+
+/** Where a thread's profile time went, µs. */
+export interface ChargedTimes {
+  /** All the time the thread worked for the profile (its spans), the next two included. */
+  workUs: number
+  /** Of that, profiled-worker's own work, `(profiled-worker)`. */
+  ownUs: number
+  /** Of that, time no sample was taken in, `(unsampled)`. */
+  unsampledUs: number
+  /** Time in the window outside the spans, `(other work)`. */
+  otherUs: number
 }
 
 /** Options for the flame graph SVG. */

@@ -121,6 +121,8 @@ export interface ThreadEffects {
    */
   cpuTimeNs?: bigint
   wallTimeNs?: bigint
+  /** Time the thread's profile charges to `(profiled-worker)`, our own work. */
+  profilerTimeNs?: bigint
   eventLoopUtilization?: { idle: number; active: number; utilization: number }
   /** Uncaught errors the thread raised during the profile. */
   errors: Array<{ name?: string; message: string; stack?: string; code?: unknown }>

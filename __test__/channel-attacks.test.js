@@ -295,6 +295,8 @@ test('effects keep only the fields that were checked', async () => {
     wallTimeNs: 1n,
     eventLoopUtilization: { idle: 0, active: 1, utilization: 1 },
     custom: [{ name: 'n', data: 1, atNs: 1n }],
+    // Not from the worker: the main thread reads it off the thread's profile.
+    profilerTimeNs: 0n,
     errors: [],
   })
   assert.deepEqual(t.dropped, { malformed: 2 }, 'what the worker counted itself')

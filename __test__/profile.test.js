@@ -253,6 +253,11 @@ test('merge rejects bad input with errors that name it', () => {
   assert.throws(() => r.thread(9), /no thread with id 9/)
 })
 
+/** How long the last sample of a .cpuprofile lasts: until its endTime. */
+function lastDuration(p) {
+  return p.endTime - p.timeDeltas.reduce((t, d) => t + d, p.startTime)
+}
+
 test('pprof of one profile: counts and wall time add up', () => {
   const p = CpuProfile.parse(JSON.stringify(raw))
   const pprof = PprofProfile.decode(
@@ -261,8 +266,12 @@ test('pprof of one profile: counts and wall time add up', () => {
   const counts = pprof.sample.reduce((s, x) => s + Number(x.value[0]), 0)
   const wall = pprof.sample.reduce((s, x) => s + Number(x.value[1]), 0)
   assert.equal(counts, raw.samples.length)
-  const wallExpected = raw.timeDeltas.reduce((s, d) => s + Math.max(d, 0), 0) * 1000
-  assert.ok(Math.abs(wall - wallExpected) <= wallExpected * 0.01, `${wall} vs ${wallExpected}`)
+  // Each sample lasts until the next, the last until endTime (as DevTools reads it).
+  const ts = []
+  raw.timeDeltas.reduce((t, d) => (ts.push(t + d), t + d), raw.startTime)
+  const wallExpected =
+    ts.reduce((s, t, k) => s + Math.max(0, (ts[k + 1] ?? raw.endTime) - t), 0) * 1000
+  assert.equal(wall, wallExpected)
   assert.equal(String(pprof.timeNanos), '1700000000000000000')
   assert.equal(Number(pprof.period), 200_000)
   assert.throws(() => p.toPprof({ periodNanos: -1 }), /periodNanos/)
@@ -303,7 +312,7 @@ test('async variants produce the same output as the sync ones', async () => {
   await assert.rejects(CpuProfile.parseAsync('{"nodes":1}'), /invalid CPU profile at nodes/)
 })
 
-test('assembleAsync joins a thread’s chunks within a window, as parse + window + concat do', async () => {
+test('assembleAsync joins a thread’s chunks within a window: the samples of parse + window + concat, the time tiled', async () => {
   const a = JSON.stringify(raw)
   const b = JSON.stringify(await recordProfile({ ms: 60 }))
   const [pa, pb] = [CpuProfile.parse(a), CpuProfile.parse(b)]
@@ -311,10 +320,21 @@ test('assembleAsync joins a thread’s chunks within a window, as parse + window
   const t1 = (pb.startTime + pb.endTime) / 2
   const expected = pa.window(t0, t1).concat(pb.window(t0, t1))
   const got = await CpuProfile.assembleAsync([a, b], t0, t1)
-  assert.equal(got.sampleCount, expected.sampleCount)
-  assert.ok(got.sampleCount > 0 && got.sampleCount < pa.sampleCount + pb.sampleCount)
-  assert.equal(got.toCollapsed(), expected.toCollapsed())
-  assert.equal(got.toCpuprofile(), expected.toCpuprofile())
+  // The same samples; the time between the two chunks, when no sampler ran, is a marker.
+  const samplesOnly = (text) =>
+    text
+      .split('\n')
+      .filter((l) => !l.startsWith('(profiled-worker) '))
+      .join('\n')
+  assert.equal(samplesOnly(got.toCollapsed()), expected.toCollapsed())
+  assert.ok(expected.sampleCount > 0 && expected.sampleCount < pa.sampleCount + pb.sampleCount)
+  const out = JSON.parse(got.toCpuprofile())
+  assert.equal(
+    out.timeDeltas.reduce((x, d) => x + d, 0),
+    out.endTime - out.startTime - lastDuration(out),
+  )
+  assert.equal(out.startTime, Math.max(Math.floor(t0), pa.startTime))
+  assert.equal(out.endTime, Math.min(Math.ceil(t1), pb.endTime))
   await assert.rejects(
     CpuProfile.assembleAsync([a, '{"nodes":[]}'], t0, t1),
     /chunk 1: invalid CPU profile/,
@@ -323,7 +343,8 @@ test('assembleAsync joins a thread’s chunks within a window, as parse + window
 
   // The same from chunks parsed beforehand; the inputs stay usable.
   const parsed = await CpuProfile.assembleParsedAsync([pa, pb], t0, t1)
-  assert.equal(parsed.toCpuprofile(), expected.toCpuprofile())
+  assert.equal(parsed.toCpuprofile(), got.toCpuprofile())
+  assert.equal(CpuProfile.assembleParsed([pa, pb], t0, t1).toCpuprofile(), got.toCpuprofile())
   assert.equal(pa.sampleCount, CpuProfile.parse(a).sampleCount)
   await assert.rejects(
     async () => CpuProfile.assembleParsedAsync([], t0, t1),

@@ -144,6 +144,37 @@ test('a worker that runs out of memory (maxOldGenerationSizeMb: 8): crashed, exi
   nothingLeftBehind()
 })
 
+test('a worker that runs out of memory keeps its samples and effects up to one cut before its death', async () => {
+  const ctx = context()
+  const profile = ctx(() => startProfile())
+  const w = ctx(
+    () =>
+      new Worker(CRASH, {
+        workerData: { mode: 'oom' },
+        resourceLimits: { maxOldGenerationSizeMb: 8 },
+      }),
+  )
+  const threadId = w.threadId
+  const seen = watch(w)
+  // Longer than one cut interval (lib/thread/sampler ROTATE_MS) before the end, with the
+  // event loop turning (a thread blocked in one synchronous stretch cannot cut).
+  const ms = require('../lib/thread/sampler').ROTATE_MS * 1.5
+  ctx(() => w.postMessage({ ms, sliced: true, effect: 'before-oom' }))
+  assert.equal(await seen.exited(), 1)
+  const report = await within(profile.stop(), 'stop()')
+  const t = threadOf(report, threadId)
+  assert.equal(t.status, 'crashed', statusOf(t))
+  assert.ok(samplesUnder(t.profile, 'beforeTheEnd') > 0, 'the samples before the last cut')
+  assertEffectsHome(t)
+  assert.ok(t.effects.cpuTimeNs > 0n && t.effects.wallTimeNs > 0n, 'cpu and wall time')
+  assert.deepEqual(
+    t.effects.custom.map((e) => [e.name, e.data]),
+    [['before-oom', { before: 'the end' }]],
+  )
+  mainIsFine(report)
+  nothingLeftBehind()
+})
+
 test('a worker terminated by the user while profiling: exited, samples up to the terminate', async () => {
   const ctx = context()
   const profile = ctx(() => startProfile())

@@ -27,6 +27,7 @@ const SCENARIOS = [
   'cli-start', // 10 worker starts under plain node, --cpu-prof and the CLI
   'continuous-cost', // continuous profiling's cost, backend up and down
   'main-split', // the main thread split by profile: split vs whole, idle patch vs plain
+  'weights', // the time each output charges a thread against its spans
 ]
 
 function option(name) {

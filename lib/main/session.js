@@ -2,6 +2,8 @@
 // A profile on the main thread: its time window, the workers it involves, and the data
 // that flows home for it, assembled into a ProfileReport when it stops.
 
+const path = require('node:path')
+const { pathToFileURL } = require('node:url')
 const { performance } = require('node:perf_hooks')
 const native = require('../util/native')
 const hub = require('../thread/hub')
@@ -40,18 +42,40 @@ const emptyProfile = (t0, t1) =>
     }),
   )
 
+// No sample stands for more than this many sampling intervals: a longer stretch without
+// one (a cut, a restart of V8's profiler, a thread the OS did not run) is a gap, charged
+// to `(unsampled)`, not to the function sampled before it. V8's timer runs late under
+// load, so one interval would turn ordinary jitter into gaps.
+const CAP_INTERVALS = 3
+
+// Our own code, by script url (CommonJS frames carry a file URL, older Nodes a path):
+// samples taken while it runs on its own account become `(profiled-worker)` (src/core/own.rs).
+const PACKAGE_ROOT = path.resolve(__dirname, '..', '..')
+const OWN_URL_PREFIXES = [path.join(PACKAGE_ROOT, 'lib'), path.join(PACKAGE_ROOT, 'index.js')]
+  .flatMap((p) => [pathToFileURL(p).href, p])
+  .map((p) => (p.endsWith('.js') ? p : `${p}${p.startsWith('file:') ? '/' : path.sep}`))
+
+const assembleOptions = (intervalUs) => ({
+  capUs: CAP_INTERVALS * intervalUs,
+  ownUrlPrefixes: OWN_URL_PREFIXES,
+})
+
+const flatSpans = (spans) => (spans === null ? undefined : Float64Array.from(spans))
+
 /**
  * Chunks of one thread (promises of parsed CpuProfiles, see hub.js) → one profile of the
  * window [t0, t1], limited to the thread's spans for the session when it sent any (a
- * worker), built off the JS thread.
+ * worker), built off the JS thread. Its samples and markers tile the window: see
+ * src/core/assemble.rs for what each stretch of time is charged to.
  */
-async function assemble(chunks, t0, t1, spans) {
+async function assemble(chunks, t0, t1, spans, intervalUs) {
   if (chunks.length === 0) return emptyProfile(t0, t1)
   return native.CpuProfile.assembleParsedAsync(
     chunks,
     t0,
     t1,
-    spans === null ? undefined : Float64Array.from(spans),
+    flatSpans(spans),
+    assembleOptions(intervalUs),
   )
 }
 
@@ -82,18 +106,23 @@ function failuresSince(base) {
 }
 
 /** `assemble`, synchronously, on the JS thread (see ProfileSession.stopNow). */
-function assembleNow(t, t0, t1) {
-  /** @type {import('../../binding').CpuProfile | null} */
-  let joined = null
+function assembleNow(t, t0, t1, intervalUs) {
+  const parsed = []
   for (const c of t.chunks) {
     try {
-      const part = (c.value ?? native.CpuProfile.parse(c.json)).window(t0, t1)
-      joined = joined === null ? part : joined.concat(part)
+      parsed.push(c.value ?? native.CpuProfile.parse(c.json))
     } catch {
       countIn(t.dropped, DROP.BAD_CHUNK) // left out and counted, as on the async path
     }
   }
-  return joined ?? emptyProfile(t0, t1)
+  if (parsed.length === 0) return emptyProfile(t0, t1)
+  return native.CpuProfile.assembleParsed(
+    parsed,
+    t0,
+    t1,
+    flatSpans(t.spans),
+    assembleOptions(intervalUs),
+  )
 }
 
 // Told of every profile's start and stop (continuous profiling labels the samples each
@@ -108,6 +137,9 @@ const tell = (what, session) => {
     }
   }
 }
+
+/** µs of a profile's time → ns, as the effects carry time. */
+const usToNs = (us) => BigInt(Math.round(us * 1000))
 
 // Routing key of a session: unique for the process, unlike async ids, which a context
 // keeps when it profiles again (late data for an old profile must not reach a new one).
@@ -260,8 +292,7 @@ class ProfileSession {
    * error) and no promise will settle any more: the main thread's samples, the chunks
    * already home, and each live worker's last piece if it answers within `budgetMs` in
    * all (polled on the APM ports). Returns the ProfileReport; threads that did not answer
-   * have status 'timeout'. Chunks are cut to the window only, not to a pooled worker's
-   * spans (the native span cut has no synchronous form).
+   * have status 'timeout'.
    */
   stopNow(budgetMs) {
     if (this.state !== 'active') return null
@@ -291,7 +322,7 @@ class ProfileSession {
       name: this.name,
       startNs: this.startNs,
       endNs,
-      threads: this.threadReports((t) => assembleNow(t, this.t0, t1)),
+      threads: this.threadReports((t) => assembleNow(t, this.t0, t1, this.intervalUs)),
     })
   }
 
@@ -319,28 +350,36 @@ class ProfileSession {
   }
 
   threadReports(profileOf) {
-    return [...this.threads.values()]
-      .map((t) => ({
-        threadId: t.threadId,
-        name: t.name,
-        status: t.errors.length
-          ? 'crashed'
-          : t.unprofiled !== null
-            ? 'unprofiled'
-            : t.exitCode !== null
-              ? 'exited'
-              : t.timedOut
-                ? 'timeout'
-                : 'ok',
-        exitCode: t.exitCode,
+    return (
+      [...this.threads.values()]
         // Without the addon here no profile can be built at all.
-        profile: addon() === null ? null : profileOf(t),
-        effects: { ...(t.effects ?? {}), errors: t.errors },
-        dropped: { ...t.dropped },
-        failures: { ...t.failures },
-        ...(t.unprofiled === null ? {} : { error: t.unprofiled }),
-      }))
-      .sort((a, b) => a.threadId - b.threadId)
+        .map((t) => ({ t, profile: addon() === null ? null : profileOf(t) }))
+        .map(({ t, profile }) => ({
+          threadId: t.threadId,
+          name: t.name,
+          status: t.errors.length
+            ? 'crashed'
+            : t.unprofiled !== null
+              ? 'unprofiled'
+              : t.exitCode !== null
+                ? 'exited'
+                : t.timedOut
+                  ? 'timeout'
+                  : 'ok',
+          exitCode: t.exitCode,
+          profile,
+          effects: {
+            ...(t.effects ?? {}),
+            // Time this thread's profile charges to profiled-worker's own work.
+            ...(profile === null ? {} : { profilerTimeNs: usToNs(profile.charged.ownUs) }),
+            errors: t.errors,
+          },
+          dropped: { ...t.dropped },
+          failures: { ...t.failures },
+          ...(t.unprofiled === null ? {} : { error: t.unprofiled }),
+        }))
+        .sort((a, b) => a.threadId - b.threadId)
+    )
   }
 
   async finish() {
@@ -369,7 +408,7 @@ class ProfileSession {
         [...this.threads.values()].map(async (t) => {
           let profile
           try {
-            profile = await assemble(await parsedChunks(t), this.t0, t1, t.spans)
+            profile = await assemble(await parsedChunks(t), this.t0, t1, t.spans, this.intervalUs)
           } catch (err) {
             // Chunks that parse but do not join (forged timestamps): this thread's samples
             // are lost, counted, and the rest of the report stands.

@@ -45,6 +45,15 @@ function boot(env) {
     hub = require('../thread/hub').createHub()
     // Rotation cuts run from a timer: never inside one of our own operations.
     hub.setupWorker({ threadName, upstream: (msg) => post(port, msg), tasks, exclusive })
+    // Effects so far go home with every rotation: a worker killed at its heap limit runs
+    // no listener, and the parent keeps the last ones that arrived.
+    hub.sampler.afterRotate = () =>
+      exclusive(() => {
+        for (const s of hub.sessions.values()) {
+          s.usage = tasks.usage(s.id)
+          sendEffects(s)
+        }
+      })
     return hub
   }
   tasks.watch(wt.parentPort, 0)

@@ -307,6 +307,14 @@ class TaskTracker {
     return { cpuNs: m.cpuNs, wallUs: m.wallUs }
   }
 
+  /** A profile's CPU and wall time on this thread so far, while it goes on. */
+  usage(id) {
+    const m = this.members.get(id)
+    if (m === undefined) return null
+    this.fold()
+    return { cpuNs: m.cpuNs, wallUs: m.wallUs }
+  }
+
   /** At a sampler cut: each of `ids`' spans since the last cut, as flat [start, end, ...] µs. */
   take(ids) {
     if (this.members.size > 0) this.fold()

@@ -6,9 +6,11 @@ use napi_derive::napi;
 
 use super::guard::invalid_arg;
 use super::task::OffThread;
+use crate::core::assemble::Assembly;
 use crate::core::encode::collapsed::profile_to_collapsed;
 use crate::core::encode::cpuprofile::to_cpuprofile;
 use crate::core::encode::pprof::{profile_to_pprof, PprofOptions as CorePprofOptions};
+use crate::core::own::OwnCode;
 use crate::core::profile::Profile;
 use crate::core::window::Spans;
 
@@ -115,19 +117,19 @@ impl CpuProfile {
     t0: f64,
     t1: f64,
     spans: Option<Float64Array>,
+    options: Option<AssembleOptions>,
   ) -> Result<AsyncTask<OffThread<Profile, CpuProfile>>> {
-    let window = Window::new("assembleAsync", chunks.len(), t0, t1, spans)?;
+    let a = assembly("assembleAsync", chunks.len(), t0, t1, spans, options)?;
     Ok(AsyncTask::new(OffThread::new(move || {
-      let parts = chunks
+      let parsed = chunks
         .iter()
         .enumerate()
         .map(|(k, c)| {
           parse_bytes(c.as_bytes())
-            .map(|p| window.cut(&p))
             .map_err(|e| Error::new(e.status, format!("chunk {k}: {}", e.reason)))
         })
         .collect::<Result<Vec<_>>>()?;
-      window.join(&parts)
+      joined(a.assemble(&parsed.iter().collect::<Vec<_>>()))
     })))
   }
 
@@ -139,13 +141,40 @@ impl CpuProfile {
     t0: f64,
     t1: f64,
     spans: Option<Float64Array>,
+    options: Option<AssembleOptions>,
   ) -> Result<AsyncTask<OffThread<Profile, CpuProfile>>> {
-    let window = Window::new("assembleParsedAsync", chunks.len(), t0, t1, spans)?;
+    let a = assembly("assembleParsedAsync", chunks.len(), t0, t1, spans, options)?;
     let chunks: Vec<Arc<Profile>> = chunks.iter().map(|c| c.inner.clone()).collect();
     Ok(AsyncTask::new(OffThread::new(move || {
-      let parts: Vec<Profile> = chunks.iter().map(|p| window.cut(p)).collect();
-      window.join(&parts)
+      joined(a.assemble(&chunks.iter().map(|p| &**p).collect::<Vec<_>>()))
     })))
+  }
+
+  /// `assembleParsedAsync` on the JS thread, for a stop at process exit, when no
+  /// promise settles any more.
+  #[napi(catch_unwind)]
+  pub fn assemble_parsed(
+    chunks: Vec<&CpuProfile>,
+    t0: f64,
+    t1: f64,
+    spans: Option<Float64Array>,
+    options: Option<AssembleOptions>,
+  ) -> Result<CpuProfile> {
+    let a = assembly("assembleParsed", chunks.len(), t0, t1, spans, options)?;
+    let refs: Vec<&Profile> = chunks.iter().map(|c| &*c.inner).collect();
+    joined(a.assemble(&refs)).map(CpuProfile::from)
+  }
+
+  /// Where the profile's time went (see `ChargedTimes`).
+  #[napi(getter)]
+  pub fn charged(&self) -> ChargedTimes {
+    let c = self.inner.charged();
+    ChargedTimes {
+      work_us: c.work_us as f64,
+      own_us: c.own_us as f64,
+      unsampled_us: c.unsampled_us as f64,
+      other_us: c.other_us as f64,
+    }
   }
 
   /// µs, monotonic clock (`process.hrtime`).
@@ -161,7 +190,8 @@ impl CpuProfile {
 
   #[napi(getter)]
   pub fn sample_count(&self) -> u32 {
-    self.inner.samples.len() as u32
+    // `(other work)` and `(unsampled)` lay time out; they are no samples.
+    self.inner.real_sample_count() as u32
   }
 
   #[napi(getter)]
@@ -227,41 +257,67 @@ impl CpuProfile {
   }
 }
 
-/// The window and spans one thread's chunks are cut to, checked on the JS thread.
-struct Window {
-  t0: i64,
-  t1: i64,
-  spans: Option<Spans>,
+/// How a thread's chunks are assembled, besides their window and spans.
+#[napi(object)]
+pub struct AssembleOptions {
+  /// The most time one sample may stand for, µs (a few sampling intervals); longer
+  /// stretches without a sample are gaps. Default: no limit.
+  pub cap_us: Option<f64>,
+  /// Script url prefixes of profiled-worker's own code: samples taken while it runs on
+  /// its own account are charged to one `(profiled-worker)` frame.
+  pub own_url_prefixes: Option<Vec<String>>,
 }
 
-impl Window {
-  fn new(
-    what: &str,
-    chunks: usize,
-    t0: f64,
-    t1: f64,
-    spans: Option<Float64Array>,
-  ) -> Result<Window> {
-    let (t0, t1) = window_bounds(t0, t1)?;
-    if chunks == 0 {
-      return Err(invalid_arg(format!("{what} needs at least one chunk")));
-    }
-    let spans = spans
-      .map(|s| Spans::from_flat(&s))
-      .transpose()
-      .map_err(|e| invalid_arg(format!("{what}: {e}")))?;
-    Ok(Window { t0, t1, spans })
-  }
+/// Where a thread's profile time went, µs.
+#[napi(object)]
+pub struct ChargedTimes {
+  /// All the time the thread worked for the profile (its spans), the next two included.
+  pub work_us: f64,
+  /// Of that, profiled-worker's own work, `(profiled-worker)`.
+  pub own_us: f64,
+  /// Of that, time no sample was taken in, `(unsampled)`.
+  pub unsampled_us: f64,
+  /// Time in the window outside the spans, `(other work)`.
+  pub other_us: f64,
+}
 
-  fn cut(&self, p: &Profile) -> Profile {
-    match &self.spans {
-      Some(s) => p.window_spans(self.t0, self.t1, s),
-      None => p.window(self.t0, self.t1),
+/// The window and spans one thread's chunks are cut to, checked on the JS thread.
+fn assembly(
+  what: &str,
+  chunks: usize,
+  t0: f64,
+  t1: f64,
+  spans: Option<Float64Array>,
+  options: Option<AssembleOptions>,
+) -> Result<Assembly> {
+  let (t0, t1) = window_bounds(t0, t1)?;
+  if chunks == 0 {
+    return Err(invalid_arg(format!("{what} needs at least one chunk")));
+  }
+  let spans = spans
+    .map(|s| Spans::from_flat(&s))
+    .transpose()
+    .map_err(|e| invalid_arg(format!("{what}: {e}")))?;
+  let (cap, own) = match options {
+    None => (None, Vec::new()),
+    Some(o) => (o.cap_us, o.own_url_prefixes.unwrap_or_default()),
+  };
+  let cap_us = match cap {
+    None => None,
+    Some(c) if c.is_finite() && c > 0.0 => Some(c.ceil() as i64),
+    Some(c) => {
+      return Err(invalid_arg(format!(
+        "{what}: capUs must be a finite number > 0, got {c}"
+      )))
     }
-  }
+  };
+  Ok(
+    Assembly::new(t0, t1, spans)
+      .with_cap(cap_us)
+      .with_own(OwnCode::new(own)),
+  )
+}
 
-  fn join(&self, parts: &[Profile]) -> Result<Profile> {
-    let refs: Vec<&Profile> = parts.iter().collect();
-    Profile::concat(&refs).ok_or_else(|| invalid_arg("no chunks"))
-  }
+fn joined(p: Option<Profile>) -> Result<Profile> {
+  p.ok_or_else(|| invalid_arg("no chunks"))
 }

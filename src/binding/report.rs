@@ -122,7 +122,7 @@ impl Report {
       .map(|t| ThreadInfo {
         thread_id: t.thread_id,
         name: t.name.clone(),
-        sample_count: t.profile.samples.len() as u32,
+        sample_count: t.profile.real_sample_count() as u32,
         cpu_time_ns: t.cpu_time_ns.map(BigInt::from),
       })
       .collect()

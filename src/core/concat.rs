@@ -84,29 +84,28 @@ fn add_ticks(into: &mut Vec<PositionTick>, from: &[PositionTick]) {
 mod tests {
   use crate::core::encode::collapsed::profile_to_collapsed;
   use crate::core::profile::Profile;
+  use crate::core::testing::ProfileBuilder;
 
-  fn chunk(start: i64, samples: &str, deltas: &str, extra_child: bool) -> Profile {
-    let c = if extra_child { ",5" } else { "" };
-    let extra = if extra_child {
-      r#",{"id":5,"callFrame":{"functionName":"c","scriptId":"1","url":"a.js","lineNumber":9,"columnNumber":0},"hitCount":1}"#
-    } else {
-      ""
-    };
-    let text = format!(
-      r#"{{"nodes":[
-      {{"id":1,"callFrame":{{"functionName":"(root)","scriptId":"0","url":"","lineNumber":-1,"columnNumber":-1}},"children":[2]}},
-      {{"id":2,"callFrame":{{"functionName":"a","scriptId":"1","url":"a.js","lineNumber":0,"columnNumber":0}},"children":[4{c}]}},
-      {{"id":4,"callFrame":{{"functionName":"b","scriptId":"1","url":"a.js","lineNumber":4,"columnNumber":2}},"hitCount":2,"positionTicks":[{{"line":5,"ticks":2}}]}}{extra}
-    ],"startTime":{start},"endTime":{},"samples":[{samples}],"timeDeltas":[{deltas}]}}"#,
-      start + 1000
-    );
-    Profile::from_json(text.as_bytes()).unwrap()
+  const A: &str = "a@a.js:0";
+  const B: &str = "a@a.js:0;b@a.js:4";
+  const C: &str = "a@a.js:0;c@a.js:9";
+
+  /// A chunk of 1000 µs from `start`, one sample every 100 µs; V8's ticks on `b`.
+  fn chunk(start: i64, samples: &[&str]) -> Profile {
+    let mut p = ProfileBuilder::new(start, start + 1000);
+    for (k, s) in samples.iter().enumerate() {
+      p = p.at(start + 100 * (k as i64 + 1), s);
+    }
+    if samples.contains(&B) {
+      p = p.ticks("a;b", 5, 2);
+    }
+    p.build()
   }
 
   #[test]
   fn merges_trees_by_call_path_and_keeps_every_sample() {
-    let a = chunk(0, "4,4", "100,100", false);
-    let b = chunk(1000, "4,5,2", "100,100,100", true);
+    let a = chunk(0, &[B, B]);
+    let b = chunk(1000, &[B, C, A]);
     let c = Profile::concat(&[&a, &b]).unwrap();
     assert_eq!(c.nodes.len(), 4);
     assert_eq!(c.samples.len(), 5);
@@ -121,13 +120,13 @@ mod tests {
       .iter()
       .find(|n| &*n.call_frame.function_name == "b")
       .unwrap();
-    assert_eq!(b_node.hit_count, 4);
+    assert_eq!(b_node.hit_count, 3);
     assert_eq!(b_node.position_ticks[0].ticks, 4);
   }
 
   #[test]
   fn concat_of_one_is_the_same_tree_and_of_none_is_none() {
-    let a = chunk(0, "4,2", "100,100", true);
+    let a = chunk(0, &[B, A, C]);
     let c = Profile::concat(&[&a]).unwrap();
     assert_eq!(profile_to_collapsed(&c), profile_to_collapsed(&a));
     assert_eq!(c.timestamps, a.timestamps);
@@ -136,8 +135,8 @@ mod tests {
 
   #[test]
   fn merged_nodes_are_numbered_from_1_and_position_ticks_add_up() {
-    let a = chunk(0, "4", "100", false);
-    let b = chunk(1000, "4", "100", false);
+    let a = chunk(0, &[B]);
+    let b = chunk(1000, &[B]);
     let c = Profile::concat(&[&a, &b, &b]).unwrap();
     let ids: Vec<u64> = c.nodes.iter().map(|n| n.id).collect();
     assert_eq!(ids, (1..=c.nodes.len() as u64).collect::<Vec<_>>());

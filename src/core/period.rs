@@ -79,31 +79,29 @@ impl PeriodThread {
         t
       }
     };
+    // A sample stands for the time until the next (see Profile::sample_durations), so
+    // the samples left out of a cell add their time to the cell's kept one.
     let mut last: Option<(i64, (usize, Option<usize>))> = None;
-    let mut acc = 0i64; // wall time of the samples since the last kept one
     for ((&node, &t), d) in p
       .samples
       .iter()
       .zip(p.timestamps.iter())
       .zip(p.sample_durations())
     {
-      acc += d;
       let c = cell(t);
-      if interval_us > 0 && matches!(last, Some((lc, _)) if lc == c) {
-        continue;
+      if let Some((lc, key)) = last {
+        if interval_us > 0 && lc == c {
+          if let Some(e) = by.get_mut(&key) {
+            e.1 += d;
+          }
+          continue;
+        }
       }
       let a = self.attributions.iter().rposition(|a| a.spans.contains(t));
       let e = by.entry((node, a)).or_insert((0, 0));
       e.0 += 1;
-      e.1 += acc;
-      acc = 0;
+      e.1 += d;
       last = Some((c, (node, a)));
-    }
-    // The time of samples left out after the last kept one is that sample's.
-    if let Some((_, key)) = last {
-      if let Some(e) = by.get_mut(&key) {
-        e.1 += acc;
-      }
     }
     let mut out: Vec<Tally> = by
       .into_iter()

@@ -90,6 +90,16 @@ pub struct Profile {
   pub timestamps: Vec<i64>,
 }
 
+/// Where a profile's time went (see `Profile::charged`). `work_us` counts all the time
+/// the thread worked for the profile, `own_us` and `unsampled_us` included.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Charged {
+  pub work_us: i64,
+  pub own_us: i64,
+  pub unsampled_us: i64,
+  pub other_us: i64,
+}
+
 /// Why a profile was rejected: `path` names the field (`nodes[3].callFrame.url`).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ProfileError {
@@ -226,159 +236,14 @@ impl Profile {
         "is empty (a profile has at least its root node)",
       ));
     }
-    let start_time = time_field(raw.start_time, "startTime")?;
-    let end_time = time_field(raw.end_time, "endTime")?;
-    if end_time < start_time {
-      return Err(err(
-        "endTime",
-        format!("{end_time} is before startTime {start_time}"),
-      ));
-    }
-
+    let (start_time, end_time) = times(raw.start_time, raw.end_time)?;
     let mut index_of = IdIndex::new(raw_nodes.iter().filter_map(|n| n.id), raw_nodes.len());
-    let mut interned: HashMap<String, Arc<str>> = HashMap::new();
-    let mut intern = |s: String| -> Arc<str> {
-      if let Some(a) = interned.get(&s) {
-        return a.clone();
-      }
-      let a: Arc<str> = Arc::from(s.as_str());
-      interned.insert(s, a.clone());
-      a
-    };
-    let mut nodes = Vec::with_capacity(raw_nodes.len());
-    let mut child_ids = Vec::with_capacity(raw_nodes.len());
-    for (i, n) in raw_nodes.into_iter().enumerate() {
-      let id = n
-        .id
-        .ok_or_else(|| err(node_path(i, None, "id"), "missing"))?;
-      if let Some(first) = index_of.insert(id, i) {
-        return Err(err(
-          node_path(i, Some(id), "id"),
-          format!("duplicate id, already used by nodes[{first}]"),
-        ));
-      }
-      let cf = n
-        .call_frame
-        .ok_or_else(|| err(node_path(i, Some(id), "callFrame"), "missing"))?;
-      let field = |name: &str| node_path(i, Some(id), &format!("callFrame.{name}"));
-      let script_id = match cf.script_id {
-        Some(serde_json::Value::String(s)) => s,
-        Some(serde_json::Value::Number(n)) => n.to_string(),
-        Some(other) => {
-          return Err(err(
-            field("scriptId"),
-            format!("expected a string, got {other}"),
-          ))
-        }
-        None => return Err(err(field("scriptId"), "missing")),
-      };
-      let call_frame = CallFrame {
-        function_name: intern(
-          cf.function_name
-            .ok_or_else(|| err(field("functionName"), "missing"))?,
-        ),
-        script_id: intern(script_id),
-        url: intern(cf.url.ok_or_else(|| err(field("url"), "missing"))?),
-        line_number: cf
-          .line_number
-          .ok_or_else(|| err(field("lineNumber"), "missing"))?,
-        column_number: cf
-          .column_number
-          .ok_or_else(|| err(field("columnNumber"), "missing"))?,
-      };
-      child_ids.push(n.children);
-      nodes.push(Node {
-        id,
-        call_frame,
-        hit_count: n.hit_count.unwrap_or(0),
-        children: Vec::new(),
-        parent: None,
-        position_ticks: n.position_ticks,
-      });
-    }
-
-    for (i, ids) in child_ids.into_iter().enumerate() {
-      let mut children = Vec::with_capacity(ids.len());
-      for (k, child_id) in ids.into_iter().enumerate() {
-        let c = index_of.get(child_id).ok_or_else(|| {
-          err(
-            node_path(i, Some(nodes[i].id), &format!("children[{k}]")),
-            format!("refers to unknown node id {child_id}"),
-          )
-        })?;
-        if let Some(p) = nodes[c].parent {
-          return Err(err(
-            node_path(i, Some(nodes[i].id), &format!("children[{k}]")),
-            format!(
-              "node id {child_id} already has parent id {} (a profile is a tree)",
-              nodes[p].id
-            ),
-          ));
-        }
-        nodes[c].parent = Some(i);
-        children.push(c);
-      }
-      nodes[i].children = children;
-    }
-
-    let mut roots = (0..nodes.len()).filter(|&i| nodes[i].parent.is_none());
-    let root = roots
-      .next()
-      .ok_or_else(|| err("nodes", "has no root (every node is somebody's child)"))?;
-    if let Some(second) = roots.next() {
-      return Err(err(
-        node_path(second, Some(nodes[second].id), "id"),
-        format!(
-          "is a second root besides node id {} (no node lists it as a child)",
-          nodes[root].id
-        ),
-      ));
-    }
-    // One root and one parent per node still allows a detached cycle; count what the
-    // root reaches to rule it out.
-    let mut reached = 0usize;
-    let mut stack = vec![root];
-    while let Some(i) = stack.pop() {
-      reached += 1;
-      stack.extend(nodes[i].children.iter().copied());
-    }
-    if reached != nodes.len() {
-      return Err(err(
-        "nodes",
-        format!(
-          "{} node(s) form a cycle unreachable from the root",
-          nodes.len() - reached
-        ),
-      ));
-    }
-
-    if raw.samples.len() != raw.time_deltas.len() {
-      return Err(err(
-        "timeDeltas",
-        format!(
-          "has {} entries but samples has {} (they must match one to one)",
-          raw.time_deltas.len(),
-          raw.samples.len()
-        ),
-      ));
-    }
-    let mut samples = Vec::with_capacity(raw.samples.len());
-    let mut timestamps = Vec::with_capacity(raw.samples.len());
-    let mut t = start_time;
-    for (k, (id, delta)) in raw.samples.iter().zip(&raw.time_deltas).enumerate() {
-      let i = index_of.get(*id).ok_or_else(|| {
-        err(
-          format!("samples[{k}]"),
-          format!("refers to unknown node id {id}"),
-        )
-      })?;
-      t = t
-        .checked_add(*delta)
-        .ok_or_else(|| err(format!("timeDeltas[{k}]"), "overflows the timestamp range"))?;
-      samples.push(i);
-      timestamps.push(t);
-    }
-
+    let (mut nodes, child_ids) = read_nodes(raw_nodes, &mut index_of)?;
+    link_children(&mut nodes, child_ids, &index_of)?;
+    let root = only_root(&nodes)?;
+    check_reachable(&nodes, root)?;
+    let (samples, timestamps) =
+      read_samples(&raw.samples, &raw.time_deltas, start_time, &index_of)?;
     Ok(Profile {
       nodes,
       root,
@@ -414,21 +279,259 @@ impl Profile {
     out
   }
 
-  /// The wall time each sample stands for, in µs: the gap since the previous sample
-  /// (or since `start_time` for the first). V8 occasionally records a negative delta;
-  /// such a sample counts zero time rather than subtracting.
+  /// The wall time each sample stands for, in µs, as DevTools and speedscope read a
+  /// `.cpuprofile`: until the next sample, and the last one until `end_time`. V8
+  /// occasionally records samples out of order; such a sample counts zero time rather
+  /// than subtracting.
   pub fn sample_durations(&self) -> Vec<i64> {
-    let mut prev = self.start_time;
-    self
-      .timestamps
-      .iter()
-      .map(|&t| {
-        let d = (t - prev).max(0);
-        prev = prev.max(t);
-        d
+    let n = self.timestamps.len();
+    (0..n)
+      .map(|k| {
+        let next = self.timestamps.get(k + 1).copied().unwrap_or(self.end_time);
+        (next - self.timestamps[k]).max(0)
       })
       .collect()
   }
+
+  /// Whether `node` is one of the markers assembly lays over time that no sample of
+  /// the thread's own work stands for (see `assemble`).
+  pub fn is_marker(&self, node: usize, name: &str) -> bool {
+    let n = &self.nodes[node];
+    n.parent == Some(self.root)
+      && n.call_frame.url.is_empty()
+      && &*n.call_frame.function_name == name
+  }
+
+  /// Samples V8 took, without the markers of time no sample stands for.
+  pub fn real_sample_count(&self) -> usize {
+    use super::assemble::{OTHER_WORK, UNSAMPLED};
+    self
+      .samples
+      .iter()
+      .filter(|&&s| !self.is_marker(s, OTHER_WORK) && !self.is_marker(s, UNSAMPLED))
+      .count()
+  }
+
+  /// µs of the profile charged to the thread's work, to `(profiled-worker)`, to
+  /// `(unsampled)` and to `(other work)`.
+  pub fn charged(&self) -> Charged {
+    use super::assemble::{OTHER_WORK, UNSAMPLED};
+    use super::own::OWN_FRAME;
+    let mut c = Charged::default();
+    for (&s, d) in self.samples.iter().zip(self.sample_durations()) {
+      if self.is_marker(s, OTHER_WORK) {
+        c.other_us += d;
+      } else if self.is_marker(s, UNSAMPLED) {
+        c.unsampled_us += d;
+        c.work_us += d;
+      } else {
+        if &*self.nodes[s].call_frame.function_name == OWN_FRAME {
+          c.own_us += d;
+        }
+        c.work_us += d;
+      }
+    }
+    c
+  }
+}
+
+fn times(start: Option<f64>, end: Option<f64>) -> Result<(i64, i64), ProfileError> {
+  let start_time = time_field(start, "startTime")?;
+  let end_time = time_field(end, "endTime")?;
+  if end_time < start_time {
+    return Err(err(
+      "endTime",
+      format!("{end_time} is before startTime {start_time}"),
+    ));
+  }
+  Ok((start_time, end_time))
+}
+
+/// Strings interned per profile (see `CallFrame`).
+#[derive(Default)]
+struct Interner(HashMap<String, Arc<str>>);
+
+impl Interner {
+  fn get(&mut self, s: String) -> Arc<str> {
+    if let Some(a) = self.0.get(&s) {
+      return a.clone();
+    }
+    let a: Arc<str> = Arc::from(s.as_str());
+    self.0.insert(s, a.clone());
+    a
+  }
+}
+
+/// The nodes without their links, and each node's child ids to link them by.
+fn read_nodes(
+  raw_nodes: Vec<RawNode>,
+  index_of: &mut IdIndex,
+) -> Result<(Vec<Node>, Vec<Vec<u64>>), ProfileError> {
+  let mut interner = Interner::default();
+  let mut nodes = Vec::with_capacity(raw_nodes.len());
+  let mut child_ids = Vec::with_capacity(raw_nodes.len());
+  for (i, n) in raw_nodes.into_iter().enumerate() {
+    let id = n
+      .id
+      .ok_or_else(|| err(node_path(i, None, "id"), "missing"))?;
+    if let Some(first) = index_of.insert(id, i) {
+      return Err(err(
+        node_path(i, Some(id), "id"),
+        format!("duplicate id, already used by nodes[{first}]"),
+      ));
+    }
+    let cf = n
+      .call_frame
+      .ok_or_else(|| err(node_path(i, Some(id), "callFrame"), "missing"))?;
+    let call_frame = read_call_frame(cf, i, id, &mut interner)?;
+    child_ids.push(n.children);
+    nodes.push(Node {
+      id,
+      call_frame,
+      hit_count: n.hit_count.unwrap_or(0),
+      children: Vec::new(),
+      parent: None,
+      position_ticks: n.position_ticks,
+    });
+  }
+  Ok((nodes, child_ids))
+}
+
+fn read_call_frame(
+  cf: RawCallFrame,
+  i: usize,
+  id: u64,
+  interner: &mut Interner,
+) -> Result<CallFrame, ProfileError> {
+  let field = |name: &str| node_path(i, Some(id), &format!("callFrame.{name}"));
+  let script_id = match cf.script_id {
+    Some(serde_json::Value::String(s)) => s,
+    Some(serde_json::Value::Number(n)) => n.to_string(),
+    Some(other) => {
+      return Err(err(
+        field("scriptId"),
+        format!("expected a string, got {other}"),
+      ))
+    }
+    None => return Err(err(field("scriptId"), "missing")),
+  };
+  Ok(CallFrame {
+    function_name: interner.get(
+      cf.function_name
+        .ok_or_else(|| err(field("functionName"), "missing"))?,
+    ),
+    script_id: interner.get(script_id),
+    url: interner.get(cf.url.ok_or_else(|| err(field("url"), "missing"))?),
+    line_number: cf
+      .line_number
+      .ok_or_else(|| err(field("lineNumber"), "missing"))?,
+    column_number: cf
+      .column_number
+      .ok_or_else(|| err(field("columnNumber"), "missing"))?,
+  })
+}
+
+fn link_children(
+  nodes: &mut [Node],
+  child_ids: Vec<Vec<u64>>,
+  index_of: &IdIndex,
+) -> Result<(), ProfileError> {
+  for (i, ids) in child_ids.into_iter().enumerate() {
+    let mut children = Vec::with_capacity(ids.len());
+    for (k, child_id) in ids.into_iter().enumerate() {
+      let at = || node_path(i, Some(nodes[i].id), &format!("children[{k}]"));
+      let c = index_of
+        .get(child_id)
+        .ok_or_else(|| err(at(), format!("refers to unknown node id {child_id}")))?;
+      if let Some(p) = nodes[c].parent {
+        return Err(err(
+          at(),
+          format!(
+            "node id {child_id} already has parent id {} (a profile is a tree)",
+            nodes[p].id
+          ),
+        ));
+      }
+      nodes[c].parent = Some(i);
+      children.push(c);
+    }
+    nodes[i].children = children;
+  }
+  Ok(())
+}
+
+fn only_root(nodes: &[Node]) -> Result<usize, ProfileError> {
+  let mut roots = (0..nodes.len()).filter(|&i| nodes[i].parent.is_none());
+  let root = roots
+    .next()
+    .ok_or_else(|| err("nodes", "has no root (every node is somebody's child)"))?;
+  if let Some(second) = roots.next() {
+    return Err(err(
+      node_path(second, Some(nodes[second].id), "id"),
+      format!(
+        "is a second root besides node id {} (no node lists it as a child)",
+        nodes[root].id
+      ),
+    ));
+  }
+  Ok(root)
+}
+
+/// One root and one parent per node still allows a detached cycle; counting what the
+/// root reaches rules it out.
+fn check_reachable(nodes: &[Node], root: usize) -> Result<(), ProfileError> {
+  let mut reached = 0usize;
+  let mut stack = vec![root];
+  while let Some(i) = stack.pop() {
+    reached += 1;
+    stack.extend(nodes[i].children.iter().copied());
+  }
+  if reached != nodes.len() {
+    return Err(err(
+      "nodes",
+      format!(
+        "{} node(s) form a cycle unreachable from the root",
+        nodes.len() - reached
+      ),
+    ));
+  }
+  Ok(())
+}
+
+/// Node indices and absolute timestamps of the samples.
+fn read_samples(
+  ids: &[u64],
+  deltas: &[i64],
+  start_time: i64,
+  index_of: &IdIndex,
+) -> Result<(Vec<usize>, Vec<i64>), ProfileError> {
+  if ids.len() != deltas.len() {
+    return Err(err(
+      "timeDeltas",
+      format!(
+        "has {} entries but samples has {} (they must match one to one)",
+        deltas.len(),
+        ids.len()
+      ),
+    ));
+  }
+  let mut samples = Vec::with_capacity(ids.len());
+  let mut timestamps = Vec::with_capacity(ids.len());
+  let mut t = start_time;
+  for (k, (id, delta)) in ids.iter().zip(deltas).enumerate() {
+    let i = index_of.get(*id).ok_or_else(|| {
+      err(
+        format!("samples[{k}]"),
+        format!("refers to unknown node id {id}"),
+      )
+    })?;
+    t = t
+      .checked_add(*delta)
+      .ok_or_else(|| err(format!("timeDeltas[{k}]"), "overflows the timestamp range"))?;
+    samples.push(i);
+    timestamps.push(t);
+  }
+  Ok((samples, timestamps))
 }
 
 #[cfg(test)]
@@ -442,6 +545,19 @@ mod tests {
       {"id":3,"callFrame":{"functionName":"(idle)","scriptId":"0","url":"","lineNumber":-1,"columnNumber":-1},"hitCount":1},
       {"id":4,"callFrame":{"functionName":"b","scriptId":"1","url":"file:///a.js","lineNumber":4,"columnNumber":2},"hitCount":2,"positionTicks":[{"line":6,"ticks":2}]}
     ],"startTime":1000,"endTime":2000,"samples":[2,4,4,3],"timeDeltas":[100,100,100,100]}"#
+  }
+
+  #[test]
+  fn the_test_builder_writes_what_the_parser_reads() {
+    use crate::core::testing::{stacks, ProfileBuilder};
+    let b = || {
+      ProfileBuilder::new(0, 400)
+        .every(0, 100, 3, "a;b")
+        .at(300, "(idle)")
+    };
+    let p = Profile::from_json(b().json().as_bytes()).unwrap();
+    assert_eq!(p, b().build());
+    assert_eq!(stacks(&p), vec!["a;b", "a;b", "a;b", "(idle)"]);
   }
 
   #[test]

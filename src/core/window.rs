@@ -59,6 +59,17 @@ impl Spans {
     k > 0 && t <= self.0[k - 1].1
   }
 
+  /// Which span holds `t`, by position in start order.
+  pub fn index_of(&self, t: i64) -> Option<usize> {
+    let k = self.0.partition_point(|&(s, _)| s <= t);
+    (k > 0 && t <= self.0[k - 1].1).then(|| k - 1)
+  }
+
+  /// The merged `(start, end)` pairs, in order.
+  pub fn pairs(&self) -> &[(i64, i64)] {
+    &self.0
+  }
+
   pub fn len(&self) -> usize {
     self.0.len()
   }
@@ -168,16 +179,16 @@ impl Profile {
 mod tests {
   use super::Spans;
   use crate::core::profile::Profile;
+  use crate::core::testing::ProfileBuilder;
 
   fn profile() -> Profile {
     // root -> a -> b, root -> (idle); samples at 1100 a, 1200 b, 1300 b, 1400 idle
-    let text = r#"{"nodes":[
-      {"id":1,"callFrame":{"functionName":"(root)","scriptId":"0","url":"","lineNumber":-1,"columnNumber":-1},"children":[2,3]},
-      {"id":2,"callFrame":{"functionName":"a","scriptId":"1","url":"a.js","lineNumber":0,"columnNumber":0},"children":[4]},
-      {"id":3,"callFrame":{"functionName":"(idle)","scriptId":"0","url":"","lineNumber":-1,"columnNumber":-1}},
-      {"id":4,"callFrame":{"functionName":"b","scriptId":"1","url":"a.js","lineNumber":4,"columnNumber":2},"positionTicks":[{"line":6,"ticks":2}]}
-    ],"startTime":1000,"endTime":2000,"samples":[2,4,4,3],"timeDeltas":[100,100,100,100]}"#;
-    Profile::from_json(text.as_bytes()).unwrap()
+    ProfileBuilder::new(1000, 2000)
+      .at(1100, "a@a.js:0")
+      .every(1200, 100, 2, "a@a.js:0;b@a.js:4")
+      .at(1400, "(idle)")
+      .ticks("a;b", 6, 2)
+      .build()
   }
 
   fn names(p: &Profile) -> Vec<&str> {

@@ -56,6 +56,9 @@ class ThreadSampler {
     // Worker: runs the sampler's own cuts (the rotation) as one of the runtime's
     // operations, which the parent's interrupt must not re-enter (worker/runtime.js).
     this.exclusive = (fn) => fn()
+    // Worker: after each rotation, sends every profile's effects so far, so that a death
+    // no listener sees (out of memory) loses at most one rotation's worth (worker/index.js).
+    this.afterRotate = null
   }
 
   has(id) {
@@ -177,16 +180,21 @@ class ThreadSampler {
   rotate() {
     if (!this.running || this.active.size === 0 || !this.backend.canCut(this.intervalUs)) return
     this.exclusive(() => this.advance([...this.active.keys()]))
+    this.afterRotate?.()
   }
 
   /** The spans of `ids` up to now, and the function that hands the stretch on with them. */
   delivery(ids) {
-    const spans = this.tracker?.take(ids)
+    const early = this.tracker?.take(ids)
     let resolve
     const delivered = new Promise((r) => (resolve = r))
     delivered.settled = false
     // Each piece in order (pieces of one stretch share its ids; its spans go once).
     const deliver = (pieces) => {
+      // The spans again once V8 has handed the stretch over: the stop or cut itself is
+      // time the thread worked for these profiles (our own work, which the report names),
+      // and effects.wallTimeNs counts it too.
+      const spans = withLater(early, this.tracker?.take(ids))
       let first = true
       for (const raw of pieces ?? []) {
         try {
@@ -225,6 +233,14 @@ class ThreadSampler {
     this.inspectorErrors += this.backend?.errors ?? 0
     this.backend?.close()
   }
+}
+
+/** Per-profile flat spans `a`, followed by those of `b`. */
+function withLater(a, b) {
+  if (a === undefined || b === undefined) return a ?? b
+  const out = { ...a }
+  for (const [id, spans] of Object.entries(b)) out[id] = out[id] ? out[id].concat(spans) : spans
+  return out
 }
 
 function settledPromise() {

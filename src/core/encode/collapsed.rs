@@ -4,6 +4,7 @@
 use std::collections::BTreeMap;
 
 use super::function_name;
+use crate::core::assemble::{OTHER_WORK, UNSAMPLED};
 use crate::core::profile::{CallFrame, Profile};
 use crate::core::report::{thread_label, Report};
 
@@ -36,7 +37,8 @@ fn protect_trailing_number(text: String) -> String {
 fn add_stacks(p: &Profile, prefix: Option<&str>, out: &mut BTreeMap<String, u64>) {
   let frames: Vec<String> = p.nodes.iter().map(|n| frame_text(&n.call_frame)).collect();
   for (node, count) in p.self_counts().into_iter().enumerate() {
-    if count == 0 {
+    // Markers stand for time no sample was taken in (see `assemble`): not samples.
+    if count == 0 || p.is_marker(node, OTHER_WORK) || p.is_marker(node, UNSAMPLED) {
       continue;
     }
     let mut line: Vec<&str> = prefix.into_iter().collect();
@@ -97,6 +99,7 @@ mod tests {
   use super::*;
   use crate::core::report::ThreadProfile;
 
+  // V8's own JSON, not the test builder: a function name with `;` in it.
   fn profile() -> Profile {
     let text = r#"{"nodes":[
       {"id":1,"callFrame":{"functionName":"(root)","scriptId":"0","url":"","lineNumber":-1,"columnNumber":-1},"children":[2,3]},
@@ -136,6 +139,20 @@ mod tests {
       .map(|l| l.rsplit(' ').next().unwrap().parse::<u64>().unwrap())
       .sum();
     assert_eq!(total, 10);
+  }
+
+  #[test]
+  fn markers_of_time_are_not_samples() {
+    use crate::core::assemble::Assembly;
+    use crate::core::testing::ProfileBuilder;
+    use crate::core::window::Spans;
+    let p = ProfileBuilder::new(0, 5000)
+      .every(0, 1000, 5, "task@app.js")
+      .build();
+    let spans = Spans::from_flat(&[500.0, 2500.0]).unwrap();
+    let a = Assembly::new(0, 5000, Some(spans)).assemble(&[&p]).unwrap();
+    // (other work) and (unsampled) in the profile; only the two samples in the span here.
+    assert_eq!(profile_to_collapsed(&a), "task (app.js:5) 2\n");
   }
 
   #[test]

@@ -14,6 +14,7 @@ use pprof::protos::{
 };
 
 use super::function_name;
+use crate::core::assemble::{OTHER_WORK, UNSAMPLED};
 use crate::core::period::Period;
 use crate::core::profile::Profile;
 use crate::core::report::{Report, ThreadProfile};
@@ -118,9 +119,18 @@ impl Builder {
     let p = &t.profile;
     let mut count = vec![0i64; p.nodes.len()];
     let mut wall_us = vec![0i64; p.nodes.len()];
+    let mut charged = vec![false; p.nodes.len()];
     for (&s, d) in p.samples.iter().zip(p.sample_durations()) {
-      count[s] += 1;
+      // Time the thread spent on other work is not this profile's: no sample. A gap
+      // inside the profile's time is its time, but no sample was taken there.
+      if p.is_marker(s, OTHER_WORK) {
+        continue;
+      }
+      if !p.is_marker(s, UNSAMPLED) {
+        count[s] += 1;
+      }
       wall_us[s] += d;
+      charged[s] = true;
     }
     let cpu = if with_cpu {
       apportion_cpu(p, &wall_us, t.cpu_time_ns.unwrap_or(0))
@@ -148,7 +158,7 @@ impl Builder {
 
     let mut loc_of_node: Vec<Option<u64>> = vec![None; p.nodes.len()];
     for node in 0..p.nodes.len() {
-      if count[node] == 0 {
+      if !charged[node] {
         continue;
       }
       let location_id = self.stack(p, node, &mut loc_of_node);
@@ -367,16 +377,16 @@ mod tests {
   }
 
   fn thread(id: i64, cpu: Option<u64>) -> ThreadProfile {
-    let text = r#"{"nodes":[
-      {"id":1,"callFrame":{"functionName":"(root)","scriptId":"0","url":"","lineNumber":-1,"columnNumber":-1},"children":[2,3]},
-      {"id":2,"callFrame":{"functionName":"a","scriptId":"1","url":"a.js","lineNumber":0,"columnNumber":0},"children":[4]},
-      {"id":3,"callFrame":{"functionName":"(idle)","scriptId":"0","url":"","lineNumber":-1,"columnNumber":-1}},
-      {"id":4,"callFrame":{"functionName":"b","scriptId":"1","url":"a.js","lineNumber":4,"columnNumber":2}}
-    ],"startTime":1000,"endTime":2000,"samples":[2,4,4,3],"timeDeltas":[100,100,300,100]}"#;
+    let p = crate::core::testing::ProfileBuilder::new(1000, 2000)
+      .at(1100, "a@a.js:0")
+      .at(1200, "a@a.js:0;b@a.js:4")
+      .at(1500, "a@a.js:0;b@a.js:4")
+      .at(1600, "(idle)")
+      .build();
     ThreadProfile {
       thread_id: id,
       name: format!("t{id}"),
-      profile: std::sync::Arc::new(Profile::from_json(text.as_bytes()).unwrap()),
+      profile: std::sync::Arc::new(p),
       cpu_time_ns: cpu,
     }
   }
@@ -398,7 +408,8 @@ mod tests {
     let count: i64 = p.sample.iter().map(|x| x.value[0]).sum();
     let wall: i64 = p.sample.iter().map(|x| x.value[1]).sum();
     assert_eq!(count, 8);
-    assert_eq!(wall, 2 * 600_000);
+    // Each sample lasts until the next, the last until the end: 100 + 300 + 100 + 400 µs.
+    assert_eq!(wall, 2 * 900_000);
     let b = p.sample.iter().find(|x| x.value[0] == 2).unwrap();
     let leaf = &p.location[(b.location_id[0] - 1) as usize];
     let f = &p.function[(leaf.line[0].function_id - 1) as usize];
@@ -412,6 +423,42 @@ mod tests {
     // Same code in two threads shares functions and locations.
     assert_eq!(p.function.len(), 3);
     assert_eq!(p.duration_nanos, 1_000_000);
+  }
+
+  #[test]
+  fn other_work_is_no_sample_and_unsampled_time_is_wall_without_a_count() {
+    use crate::core::assemble::Assembly;
+    use crate::core::testing::ProfileBuilder;
+    use crate::core::window::Spans;
+    let p = ProfileBuilder::new(0, 5000)
+      .every(0, 1000, 5, "task@app.js")
+      .build();
+    let spans = Spans::from_flat(&[500.0, 2499.0]).unwrap();
+    let a = Assembly::new(0, 5000, Some(spans)).assemble(&[&p]).unwrap();
+    let t = ThreadProfile {
+      thread_id: 1,
+      name: "w".into(),
+      profile: std::sync::Arc::new(a),
+      cpu_time_ns: None,
+    };
+    let r = Report::merge("", vec![t]).unwrap();
+    let pp = decode(&report_to_pprof(&r, &PprofOptions::default()));
+    let by_leaf = |name: &str| {
+      pp.sample
+        .iter()
+        .find(|x| {
+          let loc = &pp.location[(x.location_id[0] - 1) as usize];
+          s(
+            &pp,
+            pp.function[(loc.line[0].function_id - 1) as usize].name,
+          ) == name
+        })
+        .map(|x| (x.value[0], x.value[1]))
+    };
+    // The span [500, 2500): 500 µs before its first sample, then two samples.
+    assert_eq!(by_leaf("(unsampled)"), Some((0, 500_000)));
+    assert_eq!(by_leaf("task"), Some((2, 1_500_000)));
+    assert_eq!(by_leaf("(other work)"), None);
   }
 
   #[test]
@@ -562,7 +609,8 @@ mod tests {
 
   #[test]
   fn cpu_time_follows_wall_time_per_sample() {
-    // Busy wall: a 100 µs, b 400 µs (100 + 300): 1000 ns of CPU splits 200 / 800.
+    // Each sample lasts until the next: a 100 µs, b 400 µs (300 + 100), idle 400 µs to
+    // the end; 1000 ns of CPU splits 200 / 800 over the busy ones.
     let r = Report::merge("", vec![thread(0, Some(1000))]).unwrap();
     let p = decode(&report_to_pprof(&r, &PprofOptions::default()));
     let mut by_leaf: Vec<_> = p
@@ -578,7 +626,7 @@ mod tests {
     assert_eq!(
       by_leaf,
       vec![
-        ("(idle)".to_string(), 100_000, 0),
+        ("(idle)".to_string(), 400_000, 0),
         ("a".to_string(), 100_000, 200),
         ("b".to_string(), 400_000, 800)
       ]
