@@ -30,7 +30,8 @@ use std::collections::HashMap;
 
 /// A code unit of a JS string: a Latin-1 byte or a UTF-16 unit.
 pub trait Unit: Copy + Eq + std::hash::Hash + std::fmt::Debug {
-  /// The unit as ASCII, or 0x80 for anything else (which JSON only allows in strings).
+  /// The unit as ASCII, or a byte of 0x80 or above for anything else (which JSON only
+  /// allows in strings).
   fn byte(self) -> u8;
   fn from_ascii(b: u8) -> Self;
   /// The unit's value as a UTF-16 code unit (Latin-1 is the first 256 code points).
@@ -42,12 +43,9 @@ pub trait Unit: Copy + Eq + std::hash::Hash + std::fmt::Debug {
 }
 
 impl Unit for u8 {
+  // Bytes 0x80-0xFF already match no ASCII the scanner looks for.
   fn byte(self) -> u8 {
-    if self < 0x80 {
-      self
-    } else {
-      0x80
-    }
+    self
   }
   fn from_ascii(b: u8) -> Self {
     b
@@ -491,7 +489,10 @@ impl<'a, T: Unit> Scanner<'a, T> {
   fn ops(&self) -> (Vec<u32>, Vec<T>) {
     let mut ops = Vec::with_capacity(self.found.len() * 4);
     let mut keys = vec![T::from_ascii(b'[')];
-    let mut ids: HashMap<&[T], u32> = HashMap::new();
+    // Distinct keys are usually few (the field names of a few record shapes), where a
+    // list beats hashing; a map takes over when they are many.
+    let mut ids: Vec<&[T]> = Vec::new();
+    let mut map: HashMap<&[T], usize> = HashMap::new();
     let mut prev: &[Step] = &[];
     for f in self.found.iter().filter(|f| !f.dropped) {
       let path = &self.steps[f.path.0..f.path.1];
@@ -503,15 +504,25 @@ impl<'a, T: Unit> Scanner<'a, T> {
           Step::Index(i) => (i as u32) << 1,
           Step::Key(s, e) => {
             let raw = &self.t[s..e];
-            let next = ids.len() as u32;
-            let id = *ids.entry(raw).or_insert_with(|| {
-              if next > 0 {
+            let known = if ids.len() <= 32 {
+              ids.iter().position(|k| *k == raw)
+            } else {
+              map.get(raw).copied()
+            };
+            let id = known.unwrap_or_else(|| {
+              if !ids.is_empty() {
                 keys.push(T::from_ascii(b','));
               }
               keys.extend_from_slice(raw);
-              next
+              ids.push(raw);
+              if ids.len() == 33 {
+                map.extend(ids.iter().enumerate().map(|(k, r)| (*r, k)));
+              } else if ids.len() > 33 {
+                map.insert(raw, ids.len() - 1);
+              }
+              ids.len() - 1
             });
-            (id << 1) | 1
+            (id as u32) << 1 | 1
           }
         });
       }
@@ -737,6 +748,10 @@ mod tests {
       apply(r#"[{"k":1n,"k":2n},{"k":3n}]"#),
       json!([{"k":{"big":"2"}},{"k":{"big":"3"}}])
     );
+    // Many distinct keys: the key table switches to a map and keeps its ids.
+    let wide: String = (0..100).map(|k| format!("\"w{k}\":{k}n")).collect::<Vec<_>>().join(",");
+    let v = apply(&format!("{{{wide}}}"));
+    assert_eq!((v["w0"]["big"].as_str(), v["w99"]["big"].as_str()), (Some("0"), Some("99")));
     // More keys than the pairwise check handles.
     let many: String = (0..20).map(|k| format!("\"k{k}\":{k}n,")).collect();
     assert_eq!(ok(&format!("{{{many}\"k3\":0}}")).0.count, 19);
