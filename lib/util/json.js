@@ -202,7 +202,7 @@ function deserialize(text) {
 function placeBigInts(root, ops, keys, text) {
   if (ops[1] === 0) return ops[2] === 0 ? BigInt(root) : BigInt(text.slice(ops[2] - 1, ops[3]))
   const holders = [root]
-  for (let i = 0; i < ops.length; ) {
+  for (let i = 0; i < ops.length;) {
     let top = ops[i]
     const end = i + 2 + ops[i + 1] - 1
     let holder = holders[top]
