@@ -44,24 +44,30 @@ pub trait Unit: Copy + Eq + std::hash::Hash + std::fmt::Debug {
 
 impl Unit for u8 {
   // Bytes 0x80-0xFF already match no ASCII the scanner looks for.
+  #[inline]
   fn byte(self) -> u8 {
     self
   }
+  #[inline]
   fn from_ascii(b: u8) -> Self {
     b
   }
+  #[inline]
   fn utf16(self) -> u16 {
     self.into()
   }
+  #[inline]
   fn find(hay: &[Self], u: Self) -> Option<usize> {
     memchr::memchr(u, hay)
   }
+  #[inline]
   fn char_at(t: &[Self], i: usize) -> char {
     t[i].into()
   }
 }
 
 impl Unit for u16 {
+  #[inline]
   fn byte(self) -> u8 {
     if self < 0x80 {
       self as u8
@@ -69,15 +75,19 @@ impl Unit for u16 {
       0x80
     }
   }
+  #[inline]
   fn from_ascii(b: u8) -> Self {
     b.into()
   }
+  #[inline]
   fn utf16(self) -> u16 {
     self
   }
+  #[inline]
   fn find(hay: &[Self], u: Self) -> Option<usize> {
     hay.iter().position(|&c| c == u)
   }
+  #[inline]
   fn char_at(t: &[Self], i: usize) -> char {
     char::decode_utf16(t[i..].iter().copied())
       .next()
@@ -186,9 +196,9 @@ fn key_name<T: Unit>(raw: &[T]) -> Vec<u16> {
       b'r' => 0x0d,
       b't' => 0x09,
       b'u' => {
-        let hex = inner[i + 2..i + 6]
-          .iter()
-          .fold(0u16, |v, h| (v << 4) | (h.byte() as char).to_digit(16).unwrap_or(0) as u16);
+        let hex = inner[i + 2..i + 6].iter().fold(0u16, |v, h| {
+          (v << 4) | (h.byte() as char).to_digit(16).unwrap_or(0) as u16
+        });
         i += 4;
         hex
       }
@@ -201,6 +211,7 @@ fn key_name<T: Unit>(raw: &[T]) -> Vec<u16> {
 }
 
 impl<'a, T: Unit> Scanner<'a, T> {
+  #[inline]
   fn peek(&self) -> Option<u8> {
     self.t.get(self.i).map(|c| c.byte())
   }
@@ -543,7 +554,11 @@ impl<'a, T: Unit> Scanner<'a, T> {
 /// Whether an integer literal (`-?[0-9]+`) is at most 2^53 - 1 in magnitude, so the
 /// Number that JSON.parse reads for it is exact.
 fn is_safe_integer<T: Unit>(lit: &[T]) -> bool {
-  let digits = if lit[0].byte() == b'-' { &lit[1..] } else { lit };
+  let digits = if lit[0].byte() == b'-' {
+    &lit[1..]
+  } else {
+    lit
+  };
   const MAX: &[u8] = b"9007199254740991";
   digits.len() < MAX.len()
     || (digits.len() == MAX.len() && digits.iter().map(|c| c.byte()).le(MAX.iter().copied()))
@@ -695,7 +710,11 @@ mod tests {
       "[true,false,null]",
     ] {
       let (s, json) = ok(t);
-      assert_eq!((s.count, s.blanked, s.ops.len(), json.as_str()), (0, 0, 0, t), "{t}");
+      assert_eq!(
+        (s.count, s.blanked, s.ops.len(), json.as_str()),
+        (0, 0, 0, t),
+        "{t}"
+      );
     }
   }
 
@@ -704,13 +723,23 @@ mod tests {
     let text = r#"{"a":[1, 2n, {"b\"c":-30000000000000000000000n}],"d":0n,"e":[[5n],[6n]]}"#;
     let (s, json) = ok(text);
     assert_eq!((s.count, s.blanked), (5, 5));
-    assert_eq!(json, text.replace("2n", "2 ").replace("0n", "0 ").replace("5n", "5 ").replace("6n", "6 "));
+    assert_eq!(
+      json,
+      text
+        .replace("2n", "2 ")
+        .replace("0n", "0 ")
+        .replace("5n", "5 ")
+        .replace("6n", "6 ")
+    );
     assert_eq!(
       apply(text),
       json!({"a":[1, {"big":"2"}, {"b\"c":{"big":"-30000000000000000000000"}}],
              "d":{"big":"0"},"e":[[{"big":"5"}],[{"big":"6"}]]})
     );
-    assert_eq!(String::from_utf16(&s.keys).unwrap(), r#"["a","b\"c","d","e"]"#);
+    assert_eq!(
+      String::from_utf16(&s.keys).unwrap(),
+      r#"["a","b\"c","d","e"]"#
+    );
     // Relative paths: the second BigInt shares the "a" step; the big one is read from text.
     let big_at = text.find("-3").unwrap() as u32;
     assert_eq!(
@@ -749,9 +778,15 @@ mod tests {
       json!([{"k":{"big":"2"}},{"k":{"big":"3"}}])
     );
     // Many distinct keys: the key table switches to a map and keeps its ids.
-    let wide: String = (0..100).map(|k| format!("\"w{k}\":{k}n")).collect::<Vec<_>>().join(",");
+    let wide: String = (0..100)
+      .map(|k| format!("\"w{k}\":{k}n"))
+      .collect::<Vec<_>>()
+      .join(",");
     let v = apply(&format!("{{{wide}}}"));
-    assert_eq!((v["w0"]["big"].as_str(), v["w99"]["big"].as_str()), (Some("0"), Some("99")));
+    assert_eq!(
+      (v["w0"]["big"].as_str(), v["w99"]["big"].as_str()),
+      (Some("0"), Some("99"))
+    );
     // More keys than the pairwise check handles.
     let many: String = (0..20).map(|k| format!("\"k{k}\":{k}n,")).collect();
     assert_eq!(ok(&format!("{{{many}\"k3\":0}}")).0.count, 19);
@@ -793,7 +828,10 @@ mod tests {
     let (wide, _) = ok(text);
     let narrow = locate(&mut latin1).unwrap();
     assert_eq!((narrow.count, &narrow.ops), (wide.count, &wide.ops));
-    assert_eq!(narrow.keys.iter().map(|&b| b as u16).collect::<Vec<_>>(), wide.keys);
+    assert_eq!(
+      narrow.keys.iter().map(|&b| b as u16).collect::<Vec<_>>(),
+      wide.keys
+    );
     assert_eq!(latin1.iter().filter(|&&b| b == b'n').count(), 1);
   }
 
@@ -832,7 +870,10 @@ mod tests {
     let wide: Vec<u16> = "[\"é\",\"~m1~7\"]".encode_utf16().collect();
     let open16: Vec<u16> = "~m1~".encode_utf16().collect();
     let (out, n) = unmark(&wide, &open16);
-    assert_eq!((String::from_utf16(&out).unwrap().as_str(), n), ("[\"é\",7n]", 1));
+    assert_eq!(
+      (String::from_utf16(&out).unwrap().as_str(), n),
+      ("[\"é\",7n]", 1)
+    );
     assert_eq!(unmark(b"\"~m1~", open), (b"\"~m1~".to_vec(), 0));
   }
 
