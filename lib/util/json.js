@@ -41,6 +41,8 @@ const newNonce = () => {
   open = `~${Math.floor(Math.random() * 2 ** 52).toString(36)}~`
   marker = new RegExp(`"${open}(-?[0-9]+)"`, 'g')
 }
+const NATIVE_BELOW = 1 << 20 // characters
+const MARKER_SPACING = 128 // characters per marker, at most, for the native pass to pay
 let count = 0
 const hook = {
   configurable: true,
@@ -70,8 +72,12 @@ function stringifyMarked(value, withHook) {
     )
   }
   if (count === 0 || text === undefined) return text
+  // The native pass copies the text in and its result out; V8's regex only scans, which
+  // wins on a long text with few markers.
   const lib = loadedNative()
-  if (lib) return lib.unmarkBigintJson(text, isOneByte(text), open, count)
+  if (lib && (text.length < NATIVE_BELOW || count * MARKER_SPACING > text.length)) {
+    return lib.unmarkBigintJson(text, isOneByte(text), open, count)
+  }
   // Each replacement shortens the text by the marker and two quotes, less the `n`.
   const out = text.replace(marker, '$1n')
   return out.length === text.length - count * (open.length + 1) ? out : null
