@@ -40,6 +40,19 @@ pub trait Unit: Copy + Eq + std::hash::Hash + std::fmt::Debug {
   fn find(hay: &[Self], u: Self) -> Option<usize>;
   /// The character starting at `t[i]`, for error messages.
   fn char_at(t: &[Self], i: usize) -> char;
+  /// The first index from `i` on of a quote, a backslash or a control character: where
+  /// a string's plain run ends (`t.len()` if it does not).
+  #[inline]
+  fn plain_run_end(t: &[Self], mut i: usize) -> usize {
+    while let Some(&c) = t.get(i) {
+      let c = c.byte();
+      if c == b'"' || c == b'\\' || c < 0x20 {
+        break;
+      }
+      i += 1;
+    }
+    i
+  }
 }
 
 impl Unit for u8 {
@@ -63,6 +76,34 @@ impl Unit for u8 {
   #[inline]
   fn char_at(t: &[Self], i: usize) -> char {
     t[i].into()
+  }
+  /// Eight bytes at a time: a byte is flagged when it equals a quote or a backslash, or
+  /// is below 0x20 (the classic "has zero byte" / "has byte less than" tricks). Borrows
+  /// can only flag bytes above a true match, so the lowest flag is exact.
+  #[inline]
+  fn plain_run_end(t: &[Self], mut i: usize) -> usize {
+    const ONES: u64 = 0x0101_0101_0101_0101;
+    const HIGH: u64 = 0x8080_8080_8080_8080;
+    while let Some(chunk) = t.get(i..i + 8) {
+      let w = u64::from_le_bytes(chunk.try_into().expect("8 bytes"));
+      let q = w ^ (ONES * u64::from(b'"'));
+      let b = w ^ (ONES * u64::from(b'\\'));
+      let m = ((q.wrapping_sub(ONES) & !q)
+        | (b.wrapping_sub(ONES) & !b)
+        | (w.wrapping_sub(ONES * 0x20) & !w))
+        & HIGH;
+      if m != 0 {
+        return i + (m.trailing_zeros() / 8) as usize;
+      }
+      i += 8;
+    }
+    while let Some(&c) = t.get(i) {
+      if c == b'"' || c == b'\\' || c < 0x20 {
+        break;
+      }
+      i += 1;
+    }
+    i
   }
 }
 
@@ -238,13 +279,7 @@ impl<'a, T: Unit> Scanner<'a, T> {
     self.i += 1; // opening quote
     loop {
       // Skip plain units quickly; only quotes, backslashes and control units matter.
-      while let Some(&c) = self.t.get(self.i) {
-        let c = c.byte();
-        if c == b'"' || c == b'\\' || c < 0x20 {
-          break;
-        }
-        self.i += 1;
-      }
+      self.i = T::plain_run_end(self.t, self.i);
       match self.peek() {
         None => return Err((start, "Unterminated string".into())),
         Some(b'"') => {
@@ -875,6 +910,43 @@ mod tests {
       ("[\"é\",7n]", 1)
     );
     assert_eq!(unmark(b"\"~m1~", open), (b"\"~m1~".to_vec(), 0));
+  }
+
+  #[test]
+  fn plain_runs_end_where_a_byte_at_a_time_scan_says() {
+    let naive = |t: &[u8], i: usize| {
+      (i..t.len())
+        .find(|&k| matches!(t[k], b'"' | b'\\' | 0..=0x1f))
+        .unwrap_or(t.len())
+    };
+    for special in [b'"', b'\\', 0x00, 0x1f] {
+      for at in 0..17 {
+        let mut t = vec![b' '; 17];
+        t[at] = special;
+        assert_eq!(u8::plain_run_end(&t, 0), at, "{special:#x} at {at}");
+      }
+    }
+    let alphabet = [
+      b'a', b'"', b'\\', 0x00, 0x1f, 0x20, 0x21, 0x7f, 0x80, 0xa2, 0xdc, 0xff,
+    ];
+    let mut x: u32 = 12345;
+    for _ in 0..2000 {
+      let len = (x % 40) as usize;
+      let t: Vec<u8> = (0..len)
+        .map(|_| {
+          x = x.wrapping_mul(1_103_515_245).wrapping_add(12345);
+          // Mostly plain bytes, so runs are long enough to cross whole words.
+          if (x >> 20) % 8 == 0 {
+            alphabet[((x >> 16) % alphabet.len() as u32) as usize]
+          } else {
+            alphabet[[0usize, 5, 6, 7, 8, 9, 10, 11][((x >> 16) % 8) as usize]]
+          }
+        })
+        .collect();
+      for i in 0..=len {
+        assert_eq!(u8::plain_run_end(&t, i), naive(&t, i), "{t:?} from {i}");
+      }
+    }
   }
 
   #[test]
