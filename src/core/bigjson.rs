@@ -936,7 +936,7 @@ mod tests {
         .map(|_| {
           x = x.wrapping_mul(1_103_515_245).wrapping_add(12345);
           // Mostly plain bytes, so runs are long enough to cross whole words.
-          if (x >> 20) % 8 == 0 {
+          if (x >> 20) & 7 == 0 {
             alphabet[((x >> 16) % alphabet.len() as u32) as usize]
           } else {
             alphabet[[0usize, 5, 6, 7, 8, 9, 10, 11][((x >> 16) % 8) as usize]]
