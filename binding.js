@@ -842,3 +842,4 @@ module.exports.__panicForTesting = nativeBinding.__panicForTesting
 module.exports.__panicOffThreadForTesting = nativeBinding.__panicOffThreadForTesting
 module.exports.scanBigintJson = nativeBinding.scanBigintJson
 module.exports.threadCpuTime = nativeBinding.threadCpuTime
+module.exports.unmarkBigintJson = nativeBinding.unmarkBigintJson

@@ -5,12 +5,22 @@
 // scanner validates and locates BigInt literals when reading.
 
 const { describe } = require('./errors')
-// The addon is only needed to read BigInt literals; a worker that only writes never loads it.
+const path = require('node:path')
+
+// The addon is only needed to read BigInt literals; writing uses it when this thread has
+// it loaded anyway (loading it costs a worker milliseconds, at the stop of its first
+// profile, where serialize() first runs).
 let native
+const NATIVE_PATH = path.join(__dirname, 'native.js')
 const scanner = () => (native ??= require('./native'))
+const loadedNative = () => (native ??= require.cache[NATIVE_PATH]?.exports)
 
 // A BigInt literal needs a digit directly followed by `n`; text without one is plain JSON.
 const MAYBE_BIGINT = /[0-9]n/
+// Text crosses N-API as its own code units: Latin-1 bytes when every character fits
+// (V8 answers this without a scan for a one-byte string), else UTF-16.
+const WIDE = /[^\x00-\xff]/
+const isOneByte = (text) => !WIDE.test(text)
 
 function isBigIntObject(v) {
   return (
@@ -18,40 +28,38 @@ function isBigIntObject(v) {
   )
 }
 
-// BigInts leave JSON.stringify as `"<open><digits><close>"` strings; one regex pass
-// then turns them into `<digits>n` literals. The markers hold a random
-// nonce per call, and the length check proves every replacement was one of ours (a user
-// string containing a marker would change the length by a different amount), so a
-// guessed nonce can make serialize() throw, never return wrong text. The nonce only has
-// to be unlikely in data: one random prefix per thread plus a counter. Math.random, not
+// BigInts leave JSON.stringify as `"<open><digits>"` strings, and one pass (native, or a
+// regex replace) turns them into `<digits>n` literals. `open` holds a random nonce per
+// thread, which never appears in the output, and the count check proves every replacement
+// was one of ours (a user string holding a marker adds a replacement), so a collision
+// makes serialize() retry with a new nonce, never return wrong text. Math.random, not
 // node:crypto: loading node:crypto costs a worker ~1.1 ms, and a worker first serializes
 // when its first profile stops, where that would add to the stop's latency.
-const noncePrefix = () =>
-  Math.floor(Math.random() * 2 ** 52).toString(36) +
-  Math.floor(Math.random() * 2 ** 52).toString(36)
-let prefix
-let calls = 0
+let open
+let marker // matches one marker string, capturing its digits
+const newNonce = () => {
+  open = `~${Math.floor(Math.random() * 2 ** 52).toString(36)}~`
+  marker = new RegExp(`"${open}(-?[0-9]+)"`, 'g')
+}
+const NATIVE_BELOW = 1 << 20 // characters
+const MARKER_SPACING = 128 // characters per marker, at most, for the native pass to pay
+let count = 0
+const hook = {
+  configurable: true,
+  writable: true,
+  value: function toJSON() {
+    count++
+    return open + this.toString()
+  },
+}
 
 function stringifyMarked(value, withHook) {
-  prefix ??= noncePrefix()
-  const nonce = prefix + (calls++).toString(36)
-  const open = `~pwbig${nonce}~`
-  const close = `~${nonce}gibwp~`
-  let count = 0
-  const mark = (b) => {
-    count++
-    return open + b.toString() + close
-  }
+  if (open === undefined) newNonce()
+  count = 0
   let text
   if (withHook) {
     const saved = Object.getOwnPropertyDescriptor(BigInt.prototype, 'toJSON')
-    Object.defineProperty(BigInt.prototype, 'toJSON', {
-      configurable: true,
-      writable: true,
-      value: function toJSON() {
-        return mark(this)
-      },
-    })
+    Object.defineProperty(BigInt.prototype, 'toJSON', hook)
     try {
       text = JSON.stringify(value)
     } finally {
@@ -60,13 +68,19 @@ function stringifyMarked(value, withHook) {
     }
   } else {
     text = JSON.stringify(value, (_key, v) =>
-      typeof v === 'bigint' || isBigIntObject(v) ? mark(v.valueOf()) : v,
+      typeof v === 'bigint' || isBigIntObject(v) ? hook.value.call(v.valueOf()) : v,
     )
   }
   if (count === 0 || text === undefined) return text
-  // One native pass with a replacement pattern (no callback into JS per match).
-  const out = text.replace(new RegExp(`"${open}(-?[0-9]+)${close}"`, 'g'), '$1n')
-  return out.length === text.length - count * (open.length + close.length + 1) ? out : null
+  // The native pass copies the text in and its result out; V8's regex only scans, which
+  // wins on a long text with few markers.
+  const lib = loadedNative()
+  if (lib && (text.length < NATIVE_BELOW || count * MARKER_SPACING > text.length)) {
+    return lib.unmarkBigintJson(text, isOneByte(text), open, count)
+  }
+  // Each replacement shortens the text by the marker and two quotes, less the `n`.
+  const out = text.replace(marker, '$1n')
+  return out.length === text.length - count * (open.length + 1) ? out : null
 }
 
 /**
@@ -89,6 +103,7 @@ function serialize(value, options) {
       throw err
     }
     if (text !== null) return text
+    newNonce()
   }
   throw new Error('serialize: could not place every BigInt (a string collided with the marker)')
 }
@@ -175,34 +190,45 @@ function deserialize(text) {
     try {
       return restoreStandardJson(JSON.parse(text))
     } catch (err) {
-      const scan = scanner().scanBigintJson(text)
+      const scan = scanner().scanBigintJson(text, isOneByte(text))
       throw scan.error ? syntaxError(scan.error) : err
     }
   }
-  const scan = scanner().scanBigintJson(text)
+  const scan = scanner().scanBigintJson(text, isOneByte(text))
   if (scan.error) throw syntaxError(scan.error)
-  if (scan.count === 0) return JSON.parse(scan.json || text)
-  return placeBigInts(JSON.parse(scan.json), JSON.parse(scan.ops))
+  // No literal at all: plain JSON after all (a digit and an `n` met inside a string).
+  if (scan.json === undefined) return restoreStandardJson(JSON.parse(text))
+  const root = JSON.parse(scan.json)
+  return scan.count === 0 ? root : placeBigInts(root, scan.ops, JSON.parse(scan.keys), text)
 }
 
-// `ops` (see src/core/bigjson.rs): per BigInt `keep, count, seg.., digits`, its path given
-// relative to the previous one. `holders[k]` is the container reached by the first k
-// steps of the current path.
-function placeBigInts(root, ops) {
-  if (ops.length === 3 && ops[1] === 0) return BigInt(ops[2])
+// `ops` (see src/core/bigjson.rs): per BigInt `keep, count, seg.., value..`, its path
+// given relative to the previous one; a segment is `index << 1` or `key << 1 | 1`.
+// `holders[k]` is the container reached by the first k steps of the current path. The
+// number JSON.parse left in a slot is exact for a safe integer (`value` 0); others are
+// read from their digits in the text.
+function placeBigInts(root, ops, keys, text) {
+  if (ops[1] === 0) return ops[2] === 0 ? BigInt(root) : BigInt(text.slice(ops[2] - 1, ops[3]))
   const holders = [root]
   for (let i = 0; i < ops.length;) {
-    const keep = ops[i]
-    const count = ops[i + 1]
-    i += 2
-    holders.length = keep + 1
-    let holder = holders[keep]
-    for (const end = i + count - 1; i < end; i++) {
-      holder = holder[ops[i]]
-      holders.push(holder)
+    let top = ops[i]
+    const end = i + 2 + ops[i + 1] - 1
+    let holder = holders[top]
+    for (i += 2; i < end; i++) {
+      const seg = ops[i]
+      holder = holder[seg & 1 ? keys[seg >>> 1] : seg >>> 1]
+      holders[++top] = holder
     }
-    holder[ops[i]] = BigInt(ops[i + 1])
-    i += 2
+    const seg = ops[i]
+    const slot = seg & 1 ? keys[seg >>> 1] : seg >>> 1
+    const at = ops[i + 1]
+    if (at === 0) {
+      holder[slot] = BigInt(holder[slot])
+      i += 2
+    } else {
+      holder[slot] = BigInt(text.slice(at - 1, ops[i + 2]))
+      i += 3
+    }
   }
   return root
 }
