@@ -158,22 +158,24 @@ export interface FlamegraphOptions {
   idle?: boolean
 }
 
-/** Result of scanning bigint-JSON; expected failures (bad syntax) are data, not throws. */
-export interface JsonScan {
-  error?: JsonSyntaxError
-  /** Number of BigInt literals whose value survives. */
-  count: number
-  /** The text with each BigInt literal's `n` blanked (empty if there were none). */
-  json: string
-  /** Where the BigInts go: see src/core/bigjson.rs. */
-  ops: string
-}
-
 export interface JsonSyntaxError {
   message: string
   position: number
   line: number
   column: number
+}
+
+/** Result of scanning bigint-JSON; expected failures (bad syntax) are data, not throws. */
+export interface JsScan {
+  error?: JsonSyntaxError
+  /** Number of BigInt literals whose value survives. */
+  count: number
+  /** The text with each BigInt literal's `n` blanked; absent if there were none. */
+  json?: string | undefined
+  /** Where the BigInts go: see src/core/bigjson.rs. */
+  ops: Uint32Array
+  /** JSON array of the key literals `ops` refers to. */
+  keys: string
 }
 
 /** Options for the OTLP profiles encoding. */
@@ -199,8 +201,11 @@ export interface PprofOptions {
   periodNanos?: number
 }
 
-/** Validate bigint-JSON text and locate its BigInt literals. */
-export declare function scanBigintJson(text: string): JsonScan
+/**
+ * Validate bigint-JSON text and locate its BigInt literals. `oneByte`: every character
+ * of `text` is below U+0100 (the caller knows; Latin-1 would be lossy otherwise).
+ */
+export declare function scanBigintJson(text: string, oneByte: boolean): JsScan
 
 /** CPU time of the calling thread (main thread or worker) in nanoseconds. */
 export declare function threadCpuTime(): bigint
@@ -211,3 +216,9 @@ export interface ThreadInfo {
   sampleCount: number
   cpuTimeNs?: bigint
 }
+
+/**
+ * The write side's last pass: `"<open><digits>"` marker strings become `<digits>n`.
+ * Returns null unless exactly `expected` markers were replaced (see lib/util/json.js).
+ */
+export declare function unmarkBigintJson(text: string, oneByte: boolean, open: string, expected: number): string | null
