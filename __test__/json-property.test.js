@@ -110,7 +110,7 @@ test('an own __proto__ key holding a BigInt stays an own property', () => {
   const back = deserialize('{"__proto__":{"__proto__":7n},"a":[{"__proto__":-9007199254740993n}]}')
   assert.equal(Object.getPrototypeOf(back), Object.prototype)
   assert.ok(Object.hasOwn(back, '__proto__'))
-  assert.equal(back.__proto__.__proto__, 7n) // eslint-disable-line no-proto
+  assert.equal(back.__proto__.__proto__, 7n)
   assert.equal(Object.getOwnPropertyDescriptor(back.a[0], '__proto__').value, -9007199254740993n)
 })
 

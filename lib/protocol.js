@@ -584,6 +584,9 @@ function checkEnvelope(env) {
     : null
 }
 
+// The WorkerLink of a ProfiledWorker instance.
+const kLink = Symbol('profiled-worker.link')
+
 module.exports = {
   // Key of the envelope that carries the APM port and start flags inside workerData.
   ENVELOPE: '__profiledWorkerEnvelope_v1',
@@ -595,8 +598,6 @@ module.exports = {
   // Non-enumerable global in a profiled worker: the parent's way in when the worker is too
   // busy to read its port (see lib/parent/busy.js).
   INTERRUPT: Symbol.for('profiled-worker.interrupt'),
-  // The WorkerLink of a ProfiledWorker instance.
-  kLink: Symbol('profiled-worker.link'),
   MSG,
   DEFAULTS,
   LIMITS,
@@ -645,3 +646,5 @@ module.exports = {
     fromChild: checkFromChild,
   },
 }
+// Outside the literal above: there tsc would widen it to `symbol`, which cannot index a class.
+module.exports.kLink = kLink

@@ -113,6 +113,7 @@ class WorkerLink {
     this.sessions = new Map() // id → session this worker is profiling for
     // Closed until open(): the Worker may still fail to construct.
     this.closed = true
+    this.online = false // the worker emitted 'online' (its runtime reads its port)
     this.waits = new Set() // { match(msg), done(result) }
     this.rejected = 0
     this.children = new Set() // thread ids announced below this worker (MSG.CHILD)

@@ -101,6 +101,7 @@ function createHub() {
  * out of the reports that use it when they are assembled, and counted (session.js).
  */
 function parseChunk(json) {
+  /** @type {Promise<import('../../binding').CpuProfile> & { json?: string | null, value?: import('../../binding').CpuProfile }} */
   const parsed = require('../util/native').CpuProfile.parseAsync(json)
   // Until it is parsed, the text stays with it: a stop at process exit assembles
   // synchronously (session.js stopNow) and parses what has not been parsed yet itself.

@@ -19,6 +19,7 @@ const loadedNative = () => (native ??= require.cache[NATIVE_PATH]?.exports)
 const MAYBE_BIGINT = /[0-9]n/
 // Text crosses N-API as its own code units: Latin-1 bytes when every character fits
 // (V8 answers this without a scan for a one-byte string), else UTF-16.
+// eslint-disable-next-line no-control-regex -- the range starts at U+0000 on purpose
 const WIDE = /[^\x00-\xff]/
 const isOneByte = (text) => !WIDE.test(text)
 

@@ -20,7 +20,7 @@ function platformSuffix() {
   const base = `${process.platform}-${process.arch}`
   if (process.platform === 'win32') return `${base}-msvc`
   if (process.platform !== 'linux') return base
-  const report = process.report?.getReport?.()
+  const report = /** @type {any} */ (process.report?.getReport?.())
   return `${base}-${report?.header?.glibcVersionRuntime ? 'gnu' : 'musl'}`
 }
 
@@ -82,6 +82,7 @@ function original(err) {
     if (e?.code !== 'MODULE_NOT_FOUND' || !String(e.message).includes(pkg)) first ??= e
   }
   if (first !== null) return { error: first }
+  /** @type {NodeJS.ErrnoException} */
   const notBuilt = new Error(
     'profiled-worker: the native addon is not built for ' +
       `${process.platform}-${process.arch} (looked in ${ROOT} and for the package ${pkg}). ` +
@@ -95,6 +96,7 @@ function original(err) {
 }
 
 // `require('../util/native').CpuProfile` and the like load the addon on that first read.
+/** @type {typeof import('../../binding') & { load: typeof load, tryLoad: typeof tryLoad }} */
 module.exports = new Proxy(
   { load, tryLoad },
   {

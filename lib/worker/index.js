@@ -17,7 +17,9 @@ function unwrap() {
   const data = wt.workerData
   const env = data !== null && typeof data === 'object' ? data[ENVELOPE] : undefined
   if (!env || typeof env !== 'object' || !env.port) return null
-  wt.workerData = data.workerData
+  // Read-only in Node's types; a plain property of the module, which user code then reads.
+  const mod = /** @type {any} */ (wt)
+  mod.workerData = data.workerData
   process.execArgv = env.execArgv
   return env
 }

@@ -20,6 +20,8 @@ const { TaskTracker } = require('./tasks')
 // NODE_DEBUG=profiled-worker shows each failure the profiler swallows.
 const debug = require('node:util').debuglog('profiled-worker')
 
+/** @typedef {import('../protocol').SessionLike} SessionLike */
+
 /** @param {import('../protocol').Envelope} env what the parent sent, already unwrapped */
 function boot(env) {
   const port = env.port
@@ -59,7 +61,7 @@ function boot(env) {
   tasks.watch(wt.parentPort, 0)
   tasks.watchCarried(wt.workerData, Array.isArray(env.ports) ? env.ports : [])
 
-  /** A profile as this worker sees it. @implements {SessionLike} (lib/protocol.js) */
+  /** A profile as this worker sees it. @implements {SessionLike} */
   class LocalSession {
     constructor(msg) {
       this.id = msg.id
@@ -69,6 +71,7 @@ function boot(env) {
       this.name = msg.name
       this.intervalUs = msg.intervalUs
       this.stopTimeoutMs = msg.stopTimeoutMs ?? DEFAULTS.stopTimeoutMs
+      /** @type {'active' | 'stopping' | 'stopped'} */
       this.state = 'active'
       this.workers = new Set()
       this.custom = []

@@ -187,6 +187,7 @@ class ThreadSampler {
   delivery(ids) {
     const early = this.tracker?.take(ids)
     let resolve
+    /** @type {Promise<void> & { settled?: boolean }} */
     const delivered = new Promise((r) => (resolve = r))
     delivered.settled = false
     // Each piece in order (pieces of one stretch share its ids; its spans go once).

@@ -46,6 +46,7 @@ function handleIntervalUs() {
 class HandleSampling {
   constructor() {
     this.current = null // { handle, before, after }: hrtime µs around its start call
+    this.errors = 0 // V8's handles report no failures of their own (see InspectorSampling)
   }
 
   static usableFor(intervalUs) {
