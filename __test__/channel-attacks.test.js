@@ -7,7 +7,7 @@ const test = require('node:test')
 const assert = require('node:assert/strict')
 
 const { serialize } = require('..')
-const { LIMITS } = require('../lib/protocol')
+const { LIMITS, kLink } = require('../lib/protocol')
 const {
   forgedProfileJson,
   forgeryScene,
@@ -32,10 +32,14 @@ const goodEffects = (extra = {}) => ({
  * Run one attack: `forge(scene)` returns the messages the forger posts during the
  * profile; returns the report and the forger's entry, after the common checks.
  */
-async function attack(forge) {
+async function attack(forge, { readBefore = 0 } = {}) {
   const scene = await forgeryScene()
   try {
     await scene.post(forge(scene))
+    // The forger's reply comes on its own port, not ordered with the private channel's:
+    // where a forged message would answer the stop, wait until the channel has read it.
+    while (scene.forger[kLink].rejected < readBefore) await new Promise(setImmediate)
+    await new Promise(setImmediate)
     const report = await within(scene.profile.stop(), 'stop() after the attack')
     assertNothingForeign(report, scene)
     return { report, forger: threadOf(report, scene.forger.threadId), scene }
@@ -133,12 +137,15 @@ test('a chunk that names its profile twice is dropped, not counted twice', async
 })
 
 test('stopped replies with a non-iterable timedOut, or naming other threads', async () => {
-  const { report, forger } = await attack((s) => [
-    { t: 'stopped', id: s.key, timedOut: 5 },
-    { t: 'stopped', id: s.key, timedOut: { length: 2 } },
-    { t: 'stopped-all', timedOut: null },
-    { t: 'stopped', id: s.key, timedOut: [999, s.sibling.threadId, s.nestedThreadId] },
-  ])
+  const { report, forger } = await attack(
+    (s) => [
+      { t: 'stopped', id: s.key, timedOut: 5 },
+      { t: 'stopped', id: s.key, timedOut: { length: 2 } },
+      { t: 'stopped-all', timedOut: null },
+      { t: 'stopped', id: s.key, timedOut: [999, s.sibling.threadId, s.nestedThreadId] },
+    ],
+    { readBefore: 4 },
+  )
   assert.equal(forger.dropped.malformed, 3)
   assert.equal(forger.dropped.foreignThread, 1)
   assert.equal(report.thread(999), undefined)
