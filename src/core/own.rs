@@ -61,6 +61,9 @@ struct Above {
   own_anchor: Option<usize>,
   /// A user frame below our own work: user code that ours called back.
   user_again: bool,
+  /// The nearest frame with a url, this one included, is user code. Frames without one
+  /// (builtins, code compiled without a name) call on behalf of the code above them.
+  caller_user: bool,
 }
 
 impl Profile {
@@ -77,6 +80,7 @@ impl Profile {
       user: false,
       own_anchor: None,
       user_again: false,
+      caller_user: false,
     };
     let mut stack = vec![(self.root, start)];
     while let Some((i, above)) = stack.pop() {
@@ -84,11 +88,14 @@ impl Profile {
         let cf = &self.nodes[c].call_frame;
         let mut here = above;
         match above.own_anchor {
-          None if own.is_own(cf) && !own.is_user(&self.nodes[i].call_frame) => {
+          None if own.is_own(cf) && !above.caller_user => {
             here.own_anchor = Some(if above.user { i } else { self.root });
           }
           None => here.user |= own.is_user(cf),
           Some(_) => here.user_again |= own.is_user(cf),
+        }
+        if !cf.url.is_empty() {
+          here.caller_user = own.is_user(cf);
         }
         if let (Some(anchor), false) = (here.own_anchor, here.user_again) {
           let at = *own_under.entry(anchor).or_insert_with(|| {
@@ -212,6 +219,10 @@ mod tests {
       // A user callback our code runs.
       .at(400, "run@node:internal/main/worker_thread;boot@file:///pw/lib/worker/index.js;main@app.js")
       .at(500, "task@app.js")
+      // Our code called by user code through a builtin, or by user code without a url
+      // (`new Function` before V8 names its script): still the user's call.
+      .at(600, "task@app.js;map@;cb@file:///pw/lib/util/json.js")
+      .at(700, "task@app.js;anon@;threadCpuTime@file:///pw/lib/util/native.js")
       .build();
     let q = p.own_work_named(&own());
     assert_eq!(
@@ -222,11 +233,13 @@ mod tests {
         "task;postMessage",
         "run;boot;main",
         "task",
+        "task;map;cb",
+        "task;anon;threadCpuTime",
       ]
     );
     assert_eq!(q.timestamps, p.timestamps);
     let counts: u64 = q.nodes.iter().map(|n| n.hit_count).sum();
-    assert_eq!(counts, 5);
+    assert_eq!(counts, 7);
     // No prefixes: nothing is ours.
     assert_eq!(p.own_work_named(&OwnCode::new(vec![])), p);
   }
