@@ -128,7 +128,8 @@ function samplesUnder(profile, fn) {
       line
         .slice(0, at)
         .split(';')
-        .some((frame) => frame.startsWith(`${fn} (`))
+        // V8 sometimes leaves a function's url out (a script compiled as a profile starts).
+        .some((frame) => frame === fn || frame.startsWith(`${fn} (`))
     ) {
       n += Number(line.slice(at + 1))
     }

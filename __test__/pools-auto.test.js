@@ -52,6 +52,9 @@ function runApp(file, { env = {}, args = [] } = {}) {
 function assertOwn({ counts, statuses }, what) {
   what = `${what} (threads per request: ${JSON.stringify(statuses)})`
   assert.equal(counts.length, 4, what)
+  // An idle pool worker parks in Atomics.wait: its stop must be answered all the same.
+  for (const row of statuses)
+    for (const s of row) assert.match(s, /^ok\//, `${what}: a stop timed out`)
   for (const [i, row] of counts.entries()) {
     for (const [j, n] of row.entries()) {
       if (i === j) assert.ok(n > 0, `${what}: request ${i}'s report lacks its own task [${row}]`)

@@ -213,6 +213,11 @@ function boot(env) {
     }
     const msg = check.stop(parsed) ?? check.stopAll(parsed)
     if (msg === null) return 'ignored'
+    return stopSync(msg)
+  }
+
+  /** A STOP or STOP_ALL served synchronously (an interrupt, a pool's wait). */
+  function stopSync(msg) {
     const stopped = []
     const timedOut = []
     for (const id of msg.t === MSG.STOP_ALL ? [...(hub?.sessions.keys() ?? [])] : [msg.id]) {
@@ -277,6 +282,12 @@ function boot(env) {
           start(msg)
           break
         case MSG.STOP:
+          // With no nested worker to wait for, the reply goes now, not from a promise: a
+          // pool may park this thread in Atomics.wait before the microtasks run.
+          if (depth === 0 && hub?.sessions.get(msg.id)?.workers.size === 0) {
+            unprofiled.delete(msg.id)
+            if (stopSync(msg) !== 'not-here') break
+          }
           stop(msg.id).then((timedOut) => post(port, build.stopped(msg.id, timedOut)), countFailure)
           break
         case MSG.TASK:
@@ -300,6 +311,21 @@ function boot(env) {
   function drain() {
     let m
     while ((m = receive(port))) handle(m.message)
+  }
+
+  // From inside a pool's Atomics.wait (tasks.js): no promise settles there, so a stop is
+  // served as an interrupt serves it; anything else as usual.
+  tasks.onIdle = function readWhileParked() {
+    if (depth > 0) return
+    try {
+      let m
+      while ((m = receive(port))) {
+        const stop = check.stop(m.message) ?? check.stopAll(m.message)
+        if (stop === null || stopSync(stop) === 'not-here') handle(m.message)
+      }
+    } catch (err) {
+      countFailure(err)
+    }
   }
 
   port.on('message', handle)

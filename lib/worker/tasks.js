@@ -56,6 +56,34 @@ const hasAtomics = typeof Atomics === 'object' && Atomics !== null
 const builtinWait = hasAtomics ? Atomics.wait : undefined
 const canWrapWait = () =>
   hasAtomics && Object.getOwnPropertyDescriptor(Atomics, 'wait')?.writable === true
+// A thread parked in Atomics.wait reads no port and serves no interrupt, so a stop would
+// wait for the pool's next task. While profiling, a wait is made of slices this long,
+// and between two the runtime reads its port (onIdle).
+const WAIT_SLICE_MS = 10
+
+/**
+ * Atomics.wait in slices, `onIdle()` between them; what it returns is what one wait
+ * would: 'ok' when woken, 'not-equal' when the value differed at the call, 'timed-out'.
+ * A value that changed between two slices was changed by a waker whose notify found no
+ * one waiting: that is 'ok'.
+ */
+function slicedWait(typedArray, index, value, timeout, onIdle) {
+  const total = timeout === undefined || Number.isNaN(timeout) ? Infinity : Math.max(0, timeout)
+  const end = nowUs() / 1000 + total
+  for (let first = true; ; first = false) {
+    const left = end - nowUs() / 1000
+    const r = builtinWait(typedArray, index, value, Math.max(0, Math.min(left, WAIT_SLICE_MS)))
+    if (r === 'ok') return r
+    if (r === 'not-equal') return first ? r : 'ok'
+    if (left <= WAIT_SLICE_MS) return 'timed-out'
+    onIdle()
+  }
+}
+
+// Only a well-formed call is sliced; any other gets the built-in's own error, in its order.
+const sliceable = (typedArray, timeout) =>
+  (typedArray instanceof Int32Array || typedArray instanceof BigInt64Array) &&
+  (timeout === undefined || typeof timeout === 'number')
 
 class TaskTracker {
   /**
@@ -83,13 +111,18 @@ class TaskTracker {
     this.times = []
     this.cpus = []
     this.contexts = []
+    // Set by the runtime: read its port now (a stop is answered from inside a pool's wait).
+    this.onIdle = null
     const tracker = this
     this.wait = {
       wait(typedArray, index, value, timeout) {
         const c = tracker.current
         tracker.switchTo(ROOT)
         try {
-          return Reflect.apply(builtinWait, Atomics, arguments)
+          const onIdle = tracker.onIdle
+          if (onIdle === null || !sliceable(typedArray, timeout))
+            return Reflect.apply(builtinWait, Atomics, arguments)
+          return slicedWait(typedArray, index, value, timeout, onIdle)
         } finally {
           tracker.switchTo(c)
         }
