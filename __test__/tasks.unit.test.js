@@ -622,3 +622,31 @@ test('CPU readings are filled in only between two taken readings, never over the
   assert.deepEqual(t.leave(1), { cpuNs: 1e6 + 3e6, wallUs: 1750 })
   t.leave(2)
 })
+
+test('a wait while profiling is sliced, the port read between slices, with what one wait returns', () => {
+  const t = tracker()
+  const cell = new Int32Array(new SharedArrayBuffer(4))
+  let idles = 0
+  t.onIdle = () => {
+    idles++
+    clock.ms += 10 // the fake clock: each slice's 10 ms
+  }
+  // The value differs at the call: as the built-in, at once.
+  assert.equal(t.wait(cell, 0, 1), 'not-equal')
+  assert.equal(idles, 0)
+  // Nobody wakes it: slices until the timeout, reading the port between them.
+  assert.equal(t.wait(cell, 0, 0, 35), 'timed-out')
+  assert.equal(idles, 3)
+  // A waker that changed the value between two slices found no one to notify: 'ok'.
+  t.onIdle = () => {
+    clock.ms += 10
+    Atomics.store(cell, 0, 7)
+  }
+  assert.equal(t.wait(cell, 0, 0), 'ok')
+  // Calls the built-in would refuse get its own error.
+  assert.throws(() => t.wait(new Int32Array(4), 0, 0, 5), TypeError)
+  assert.throws(() => t.wait(cell, 0, 0, Symbol('t')), TypeError)
+  // No reader set (not profiling here): the built-in as it is.
+  t.onIdle = null
+  assert.equal(t.wait(cell, 0, 0, 0), 'not-equal')
+})
