@@ -400,15 +400,12 @@ const isErrorInfo = (e) =>
 
 /** @returns {ErrorMsg | null} */
 function checkError(m) {
-  return isObject(m) &&
-    m.t === MSG.ERROR &&
-    isId(m.threadId) &&
-    isText(m.threadName) &&
-    isIds(m.ids) &&
-    isErrorInfo(m.error)
-    ? m
-    : null
+  return isObject(m) && m.t === MSG.ERROR && hasErrorFields(m) ? m : null
 }
+
+// ERROR and UNPROFILED carry the same fields.
+const hasErrorFields = (m) =>
+  isId(m.threadId) && isText(m.threadName) && isIds(m.ids) && isErrorInfo(m.error)
 
 /**
  * @typedef {object} ExitMsg Parent of the thread (relayed upward): the thread exited.
@@ -457,14 +454,7 @@ function unprofiled(threadId, threadName, ids, err) {
 
 /** @returns {UnprofiledMsg | null} */
 function checkUnprofiled(m) {
-  return isObject(m) &&
-    m.t === MSG.UNPROFILED &&
-    isId(m.threadId) &&
-    isText(m.threadName) &&
-    isIds(m.ids) &&
-    isErrorInfo(m.error)
-    ? m
-    : null
+  return isObject(m) && m.t === MSG.UNPROFILED && hasErrorFields(m) ? m : null
 }
 
 /**

@@ -134,66 +134,6 @@ impl Profile {
     }
     p
   }
-
-  /// The tree cut down to the nodes that hold a sample or lead to one, hit counts
-  /// recomputed; position ticks kept only when `keep_ticks`.
-  pub fn pruned(&self, keep_ticks: bool) -> Profile {
-    let mut alive = vec![false; self.nodes.len()];
-    alive[self.root] = true;
-    for &s in &self.samples {
-      let mut cur = Some(s);
-      while let Some(i) = cur {
-        if alive[i] {
-          break;
-        }
-        alive[i] = true;
-        cur = self.nodes[i].parent;
-      }
-    }
-    let mut new_index = vec![usize::MAX; self.nodes.len()];
-    let mut next = 0;
-    for (i, a) in alive.iter().enumerate() {
-      if *a {
-        new_index[i] = next;
-        next += 1;
-      }
-    }
-    let mut nodes: Vec<Node> = Vec::with_capacity(next);
-    for (i, node) in self.nodes.iter().enumerate() {
-      if !alive[i] {
-        continue;
-      }
-      nodes.push(Node {
-        id: node.id,
-        call_frame: node.call_frame.clone(),
-        hit_count: 0,
-        children: node
-          .children
-          .iter()
-          .filter(|&&c| alive[c])
-          .map(|&c| new_index[c])
-          .collect(),
-        parent: node.parent.map(|p| new_index[p]),
-        position_ticks: if keep_ticks {
-          node.position_ticks.clone()
-        } else {
-          Vec::new()
-        },
-      });
-    }
-    let samples: Vec<usize> = self.samples.iter().map(|&s| new_index[s]).collect();
-    for &s in &samples {
-      nodes[s].hit_count += 1;
-    }
-    Profile {
-      nodes,
-      root: new_index[self.root],
-      start_time: self.start_time,
-      end_time: self.end_time,
-      samples,
-      timestamps: self.timestamps.clone(),
-    }
-  }
 }
 
 #[cfg(test)]

@@ -99,7 +99,27 @@ impl Profile {
       .map(|&t| t >= t0 && t <= t1 && also(t))
       .collect();
     let whole = keep_sample.iter().all(|&k| k);
+    let start_time = t0.clamp(self.start_time, self.end_time);
+    let end_time = t1.clamp(start_time, self.end_time);
+    self.keeping(&keep_sample, whole, start_time, end_time)
+  }
 
+  /// The tree cut down to the nodes that hold a sample or lead to one, hit counts
+  /// recomputed; position ticks kept only when `keep_ticks`.
+  pub fn pruned(&self, keep_ticks: bool) -> Profile {
+    let all = vec![true; self.samples.len()];
+    self.keeping(&all, keep_ticks, self.start_time, self.end_time)
+  }
+
+  /// The samples marked in `keep_sample`, over `[start_time, end_time]`, the tree pruned
+  /// to what they reach; position ticks kept only when `keep_ticks`.
+  fn keeping(
+    &self,
+    keep_sample: &[bool],
+    keep_ticks: bool,
+    start_time: i64,
+    end_time: i64,
+  ) -> Profile {
     // A node survives if it or any descendant holds a kept sample; walking up from each
     // sampled node marks exactly those, stopping at the first already-marked ancestor.
     let mut alive = vec![false; self.nodes.len()];
@@ -143,7 +163,7 @@ impl Profile {
           .map(|&c| new_index[c])
           .collect(),
         parent: node.parent.map(|p| new_index[p]),
-        position_ticks: if whole {
+        position_ticks: if keep_ticks {
           node.position_ticks.clone()
         } else {
           Vec::new()
@@ -162,8 +182,6 @@ impl Profile {
       }
     }
 
-    let start_time = t0.clamp(self.start_time, self.end_time);
-    let end_time = t1.clamp(start_time, self.end_time);
     Profile {
       nodes,
       root: new_index[self.root],
