@@ -448,3 +448,27 @@ for (const [name, make] of Object.entries(pools)) {
     },
   )
 }
+
+test(
+  'tinypool: cancelPendingTasks() cancels the queued tasks of a contextQueue, as of its own queue',
+  POOLS,
+  async () => {
+    const { Tinypool } = await import('tinypool')
+    const outcome = async (taskQueue) => {
+      const pool = new Tinypool({ filename: TASKS, minThreads: 1, maxThreads: 1, ...taskQueue })
+      try {
+        const running = pool.run({ fn: 'alphaTask', ms: 200 })
+        const queued = [1, 2].map(() => pool.run({ fn: 'betaTask', ms: 1 }))
+        pool.cancelPendingTasks()
+        const settled = await within(Promise.allSettled(queued), 'the queued tasks settle')
+        await running
+        return settled.map((r) => `${r.status} ${r.reason?.name ?? ''}`)
+      } finally {
+        await pool.destroy()
+      }
+    }
+    const plain = await outcome({})
+    assert.deepEqual(plain, ['rejected CancelError', 'rejected CancelError'])
+    assert.deepEqual(await outcome({ taskQueue: pw.contextQueue('tinypool') }), plain)
+  },
+)

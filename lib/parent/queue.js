@@ -90,8 +90,9 @@ class Fifo {
   clear() {
     this.items.length = 0
   }
+  // tinypool's cancelPendingTasks(): each task settles as cancelled, as its own queue does.
   cancel() {
-    this.items.length = 0
+    while (this.items.length > 0) this.items.pop()?.cancel?.()
   }
 }
 
