@@ -24,6 +24,7 @@
 
 let nextTitle = 1
 // NODE_DEBUG=profiled-worker shows each failure the profiler swallows.
+const { nodeFlagWords } = require('../../util/node-flags')
 const debug = require('node:util').debuglog('profiled-worker')
 
 // Node's own inspector clients for --cpu-prof and NODE_V8_COVERAGE (c8 and other coverage
@@ -33,8 +34,7 @@ const debug = require('node:util').debuglog('profiled-worker')
 // rotation): cuts are plain stops and starts.
 function nodeProfilerClient() {
   if (process.env.NODE_V8_COVERAGE) return true
-  const flags = [...process.execArgv, ...(process.env.NODE_OPTIONS ?? '').split(/\s+/)]
-  return flags.some((f) => f === '--cpu-prof' || f.startsWith('--cpu-prof='))
+  return nodeFlagWords().some((f) => f === '--cpu-prof' || f.startsWith('--cpu-prof='))
 }
 
 class InspectorSampling {

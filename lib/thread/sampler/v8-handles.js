@@ -16,6 +16,7 @@
 //   multiple does (another layout in some future Node), the offset is the measured one,
 //   off by at most that interval.
 
+const { nodeFlagWords } = require('../../util/node-flags')
 const { TWO_32 } = require('./chunk')
 
 const V8_DEFAULT_INTERVAL_US = 1000
@@ -31,8 +32,7 @@ function startCpuProfile() {
 const hrUs = () => Number(process.hrtime.bigint()) / 1000
 
 function intervalFlagGiven() {
-  const words = [...process.execArgv, ...(process.env.NODE_OPTIONS ?? '').split(/\s+/)]
-  return words.some((w) => /cpu[-_]profiler[-_]sampling[-_]interval/.test(w))
+  return nodeFlagWords().some((w) => /cpu[-_]profiler[-_]sampling[-_]interval/.test(w))
 }
 
 let usableInterval // µs V8 handles sample at, or 0 where they are not to be used
