@@ -148,7 +148,11 @@ test('ProfileReport.toFlamegraph of a real profiled worker shows the worker’s 
   const w = new Worker(WORK, { name: 'fg-worker' })
   try {
     const { report } = await within(
-      runProfile(() => ask(w, { fn: 'taskA', ms: 150 }), { name: 'fg request' }),
+      // 'whole': the main thread's tower is drawn too (split, its idle wait holds nothing).
+      runProfile(() => ask(w, { fn: 'taskA', ms: 150 }), {
+        name: 'fg request',
+        mainThread: 'whole',
+      }),
       'runProfile',
     )
     const svg = await within(report.toFlamegraphAsync({ idle: false }), 'toFlamegraphAsync')
