@@ -6,7 +6,6 @@
 
 const path = require('node:path')
 
-const TERMINATING = ['SIGINT', 'SIGTERM', 'SIGHUP']
 // How long an exiting app waits, in all, for its workers' last samples.
 const EXIT_BUDGET_MS = 200
 
@@ -70,19 +69,11 @@ function run(config, line) {
     if (ending === null) end()
   })
 
-  for (const sig of TERMINATING) {
-    const onSignal = () => {
-      if (process.listenerCount(sig) > 1) return // the app's own handler decides
-      if (ending !== null) return
-      say(`${sig}: pushing the last period before the app stops`)
-      end().finally(reraise)
-    }
-    const reraise = () => {
-      process.off(sig, onSignal)
-      process.kill(process.pid, sig)
-    }
-    process.on(sig, onSignal)
-  }
+  require('./signals').onUnhandledTerminatingSignal((sig, reraise) => {
+    if (ending !== null) return
+    say(`${sig}: pushing the last period before the app stops`)
+    end().finally(reraise)
+  })
 
   // process.exit() and uncaught errors: no request can be sent any more; the last period
   // is written if files were asked for, and said to be lost for the backends.

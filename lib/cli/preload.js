@@ -12,7 +12,6 @@ const wt = require('node:worker_threads')
 const ENV = 'PROFILED_WORKER_CLI'
 // Not ./output, which loads the package: only what naming a directory needs.
 const fileSafe = (name) => name.replace(/[^\w.-]+/g, '_').replace(/^_+|_+$/g, '') || 'node'
-const TERMINATING = ['SIGINT', 'SIGTERM', 'SIGHUP']
 // How long an exiting app waits, in all, for its workers' last samples.
 const EXIT_BUDGET_MS = 200
 
@@ -160,21 +159,12 @@ function run(config) {
   // Killed by a signal the app does not handle itself: write the profile first, then die
   // of the same signal, as the app would have. A repeat of the signal (a terminal's
   // Ctrl+C reaches us both directly and through the CLI) changes nothing.
-  for (const sig of TERMINATING) {
-    const onSignal = () => {
-      if (process.listenerCount(sig) > 1) return // the app's own handler decides
-      if (ending && current === null && pending === 0) return reraise()
-      if (ending) return
-      say(`${sig}: writing the profile before the app stops`)
-      end().finally(reraise)
-    }
-    // Without a listener, Node restores the default action: the signal ends the process.
-    const reraise = () => {
-      process.off(sig, onSignal)
-      process.kill(process.pid, sig)
-    }
-    process.on(sig, onSignal)
-  }
+  require('./signals').onUnhandledTerminatingSignal((sig, reraise) => {
+    if (ending && current === null && pending === 0) return reraise()
+    if (ending) return
+    say(`${sig}: writing the profile before the app stops`)
+    end().finally(reraise)
+  })
 
   // process.exit() and uncaught errors end the app synchronously: no promise settles any
   // more, so the open window is stopped and written here, synchronously, with what each

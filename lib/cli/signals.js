@@ -1,0 +1,26 @@
+'use strict'
+// Signals that end an app by default. The CLI's preloads finish their work on one the app
+// does not handle itself, then die of the same signal, as the app would have.
+
+const TERMINATING = ['SIGINT', 'SIGTERM', 'SIGHUP']
+
+/**
+ * For each terminating signal that the app has no handler of its own for: `onSignal(sig,
+ * reraise)`, where `reraise()` removes ours and sends the signal again. Without a
+ * listener, Node restores the default action: the signal then ends the process.
+ */
+function onUnhandledTerminatingSignal(onSignal) {
+  for (const sig of TERMINATING) {
+    const listener = () => {
+      if (process.listenerCount(sig) > 1) return // the app's own handler decides
+      onSignal(sig, reraise)
+    }
+    const reraise = () => {
+      process.off(sig, listener)
+      process.kill(process.pid, sig)
+    }
+    process.on(sig, listener)
+  }
+}
+
+module.exports = { onUnhandledTerminatingSignal }
