@@ -40,6 +40,18 @@ struct Builder {
 }
 
 impl Builder {
+  /// The gzipped profile of what was built, under `head` (the fields that differ by kind).
+  fn finish(self, head: PProfile) -> Vec<u8> {
+    let profile = PProfile {
+      sample: self.samples,
+      location: self.locations,
+      function: self.functions,
+      string_table: self.strings,
+      ..head
+    };
+    gzip(&profile.encode_to_vec())
+  }
+
   fn new() -> Builder {
     let mut b = Builder::default();
     b.string(""); // index 0 must be the empty string
@@ -247,20 +259,15 @@ pub fn report_to_pprof(r: &Report, opts: &PprofOptions) -> Vec<u8> {
     0
   });
 
-  let profile = PProfile {
+  b.finish(PProfile {
     sample_type,
-    sample: b.samples,
-    location: b.locations,
-    function: b.functions,
-    string_table: b.strings,
     time_nanos: opts.time_nanos,
     duration_nanos: (end - start).saturating_mul(1000),
     period_type: Some(period_type),
     period,
     default_sample_type,
     ..PProfile::default()
-  };
-  gzip(&profile.encode_to_vec())
+  })
 }
 
 /// One period of continuous profiling: values `samples/count` and `wall/nanoseconds`;
@@ -324,20 +331,15 @@ pub fn period_to_pprof(period: &Period, opts: &PprofOptions) -> Vec<u8> {
     }
   }
   let (start, end) = (period.start_time(), period.end_time());
-  let profile = PProfile {
+  b.finish(PProfile {
     sample_type,
-    sample: b.samples,
-    location: b.locations,
-    function: b.functions,
-    string_table: b.strings,
     time_nanos: opts.time_nanos,
     duration_nanos: (end - start).saturating_mul(1000),
     period_type: Some(period_type),
     period: opts.period_nanos.unwrap_or(0),
     default_sample_type,
     ..PProfile::default()
-  };
-  gzip(&profile.encode_to_vec())
+  })
 }
 
 /// A single profile as a one-thread report (thread 0, unnamed, no CPU time).
