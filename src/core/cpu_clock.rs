@@ -17,7 +17,13 @@ pub fn thread_cpu_time_ns() -> Result<u64, String> {
       std::io::Error::last_os_error()
     ));
   }
-  Ok(ts.tv_sec as u64 * 1_000_000_000 + ts.tv_nsec as u64)
+  Ok(timespec_ns(ts.tv_sec as u64, ts.tv_nsec as u64))
+}
+
+/// `timespec` to nanoseconds; apart so a test can reach whole seconds without a second of CPU.
+#[cfg_attr(not(unix), allow(dead_code))]
+fn timespec_ns(sec: u64, nsec: u64) -> u64 {
+  sec * 1_000_000_000 + nsec
 }
 
 #[cfg(not(unix))]
@@ -29,6 +35,12 @@ pub fn thread_cpu_time_ns() -> Result<u64, String> {
 mod tests {
   use super::*;
   use std::time::{Duration, Instant};
+
+  #[test]
+  fn whole_seconds_count_as_a_billion_nanoseconds() {
+    assert_eq!(timespec_ns(0, 7), 7);
+    assert_eq!(timespec_ns(3, 250_000_000), 3_250_000_000);
+  }
 
   #[test]
   fn counts_spinning_not_sleeping() {

@@ -348,6 +348,40 @@ mod tests {
   }
 
   #[test]
+  fn only_the_thread_frame_is_slate_and_the_app_frames_above_it_are_hot() {
+    let svg = report_to_flamegraph(&report(), &FlamegraphOptions::default()).unwrap();
+    let fill = |label: &str| {
+      let g = svg.split("<g>").find(|g| g.contains(label)).unwrap();
+      g.split("fill=\"")
+        .nth(1)
+        .unwrap()
+        .split('"')
+        .next()
+        .unwrap()
+        .to_string()
+    };
+    let rgb = |c: Color| format!("rgb({},{},{})", c.r, c.g, c.b);
+    // The stack is "main (thread 0);a (/app/x.js:1);b (/app/x.js:10)": the thread frame is
+    // the bottom one (depth 1), the app's first frame the one above it (depth 2).
+    assert_eq!(
+      fill("main (thread 0)"),
+      rgb(frame_color("main (thread 0)", 1))
+    );
+    assert_eq!(
+      fill("a (/app/x.js:1)"),
+      rgb(frame_color("a (/app/x.js:1)", 2))
+    );
+    assert_ne!(
+      fill("a (/app/x.js:1)"),
+      rgb(frame_color("a (/app/x.js:1)", 1))
+    );
+    assert_eq!(
+      fill("b (/app/x.js:10)"),
+      rgb(frame_color("b (/app/x.js:10)", 3))
+    );
+  }
+
+  #[test]
   fn colours_are_fixed_per_name_kind_and_depth() {
     let colour = |text: &str, depth: usize| {
       let c = frame_color(text, depth);
