@@ -48,6 +48,14 @@ function ci95Diff(a, b) {
   return (T95[df] ?? 1.96) * Math.sqrt(v(a) + v(b))
 }
 
+/** Half-width of the 95% confidence interval of mean(xs) (Student t). NaN below 2 values. */
+function ci95Mean(xs) {
+  if (xs.length < 2) return NaN
+  const m = mean(xs)
+  const v = xs.reduce((s, x) => s + (x - m) ** 2, 0) / (xs.length - 1) / xs.length
+  return (T95[xs.length - 1] ?? 1.96) * Math.sqrt(v)
+}
+
 /** Nearest-rank percentile (p in 0–100): with fewer than 100 values, p99 is the maximum. */
 function percentile(xs, p) {
   const s = [...xs].sort((a, b) => a - b)
@@ -314,6 +322,7 @@ module.exports = {
   stats,
   percentile,
   ci95Diff,
+  ci95Mean,
   interleaved,
   interleavedAsync,
   sleep,

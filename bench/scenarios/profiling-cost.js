@@ -1,19 +1,26 @@
 'use strict'
-// Scenario 2: what sampling costs a CPU-bound worker. Recursive fib tasks, ops/s while
-// profiled relative to the same worker unprofiled, at 1 ms and 100 µs sampling, for ours
-// and for profilers loaded inside the worker: the raw node:inspector Profiler (the floor:
-// what ours samples with), @datadog/pprof, v8-profiler-next, @sentry/node-cpu-profiler.
+// Scenario 2: what sampling costs a CPU-bound worker. Recursive fib tasks; the cost is the
+// worker thread's CPU time per task while profiled, against the same worker unprofiled,
+// at 1 ms and 100 µs sampling, for ours and for profilers loaded inside the worker: the raw
+// node:inspector Profiler (the floor: what ours samples with), @datadog/pprof,
+// v8-profiler-next, @sentry/node-cpu-profiler.
 //
-// Method. The same worker measures profiled and unprofiled windows in turn (PU UP PU ...,
-// workers/fib.js), so both halves of a ratio run the same JIT code in the same isolate:
-// separate workers differ by ±3–5 % in fib ops/s on their own, far more than the 0.5 pp
-// the target is about. Every sample of every arm is a fresh `node` child, so a peer that
-// crashes (some do, on worker teardown) ends only that child and is recorded as
-// 'crashed (SIGSEGV)'; the arms are interleaved round by round. A control arm switches
-// nothing, to show the method's own noise.
+// Method. Each child runs one worker that rotates through three windows per round: off,
+// the arm's profiler, and the raw inspector (workers/fib.js 'rotation': the order turns
+// each round, so no arm always follows another). A window's rate is tasks per second of the
+// worker thread's own CPU clock (CLOCK_THREAD_CPUTIME_ID), so the time the thread waits for
+// a core on this shared machine is not in it; what a sampler costs on the thread itself
+// (signal handling, stack walks, the profiler's bookkeeping on that thread) is. Per round,
+// "arm − floor" = rate(arm)/rate(off) − rate(inspector)/rate(off): a paired difference
+// inside one isolate and one JIT state, which cancels what separate workers differ by
+// (±3–5 % in fib ops/s on their own). The rounds of every child of an arm are pooled; the
+// 95% CI of their mean is what the ±1 pp precision target is about. Every child is a fresh
+// `node`, so a peer that crashes (some do, on worker teardown) ends only that child and is
+// recorded as 'crashed (SIGSEGV)'. A control arm rotates off and off again: its "− off"
+// shows the method's own noise.
 //
 //   node bench/scenarios/profiling-cost.js [--quick]
-//   node bench/scenarios/profiling-cost.js --child <arm key>   (one sample, JSON lines)
+//   node bench/scenarios/profiling-cost.js --child <arm key>   (one child, JSON lines)
 
 const path = require('node:path')
 const wt = require('node:worker_threads')
@@ -24,6 +31,7 @@ const {
   main,
   median,
   mean,
+  ci95Mean,
   ci95Diff,
   emit,
   runNode,
@@ -33,9 +41,10 @@ const {
 
 const ROOT = path.resolve(__dirname, '..', '..')
 const FIB = path.join(__dirname, 'workers', 'fib.js')
-const RUN = { rounds: full(5, 2), warmupMs: 300, windowMs: full(150, 100), pairs: full(4, 2) }
-const CHILD_TIMEOUT_MS = 30_000
+const RUN = { children: full(3, 1), warmupMs: 300, windowMs: full(100, 50), rounds: full(24, 8) }
+const CHILD_TIMEOUT_MS = 120_000
 const TARGET_PP = 0.5 // ours within 0.5 percentage points of the inspector floor
+const PRECISION_PP = 1 // the method resolves ±1 pp (95% CI half-width of ours − floor)
 
 const peer = (key) => PEERS.find((p) => p.key === key)
 const INTERVALS = [
@@ -43,9 +52,15 @@ const INTERVALS = [
   { us: 100, label: '100 µs' },
 ]
 
-/** Every arm: key (passed to the child), group (interval label), what it runs. */
+/** Every arm: key (passed to the child), group (interval label), the worker's rotation. */
 const ARMS = [
-  { key: 'control', kind: null, label: 'control: plain Worker, nothing switched' },
+  {
+    key: 'control',
+    group: 'control',
+    kind: null,
+    rotation: ['off', 'control'],
+    label: 'control: off against off (nothing switched)',
+  },
   ...INTERVALS.flatMap(({ us, label }) => [
     {
       key: `ours-${us}`,
@@ -63,13 +78,6 @@ const ARMS = [
       mainThread: false,
       label: 'ours, mainThread: false',
     },
-    {
-      key: `inspector-${us}`,
-      group: label,
-      us,
-      kind: 'inspector',
-      label: 'raw inspector Profiler in the worker (floor)',
-    },
     ...['datadog', 'v8-profiler-next'].map((k) => ({
       key: `${k}-${us}`,
       group: label,
@@ -82,35 +90,36 @@ const ARMS = [
   {
     key: 'sentry',
     group: '1 ms',
-    us: peer('sentry').fixedIntervalUs,
+    us: 1000, // the floor's interval in this child; Sentry's own is fixed
     kind: 'sentry',
     peer: peer('sentry').name,
     label: `${peer('sentry').name} in the worker (fixed 99 Hz)`,
   },
-]
+].map((a) => ({ rotation: ['off', a.kind, 'inspector'], ...a }))
 
 // ---------------------------------------------------------------------------------------
-// Child: one sample of one arm. Emits { t: 'result', windows, samples }.
+// Child: one worker, one arm. Emits { t: 'result', windows, samples }.
 
 async function child(key) {
   const arm = ARMS.find((a) => a.key === key)
   const workerData = {
-    mode: 'paired',
-    profiler: arm.kind,
+    mode: 'rotation',
+    arms: arm.rotation,
+    initial: arm.kind === 'ours' ? 'ours' : 'off',
     intervalUs: arm.us,
     warmupMs: RUN.warmupMs,
     windowMs: RUN.windowMs,
-    pairs: RUN.pairs,
+    rounds: RUN.rounds,
+  }
+  if (arm.peer) {
+    try {
+      workerData.peerPath = resolvePeer(arm.peer)
+    } catch (err) {
+      emit({ t: 'unavailable', reason: `${arm.peer} not in bench/peers (${err.code})` })
+      return
+    }
   }
   if (arm.kind !== 'ours') {
-    if (arm.peer) {
-      try {
-        workerData.peerPath = resolvePeer(arm.peer)
-      } catch (err) {
-        emit({ t: 'unavailable', reason: `${arm.peer} not in bench/peers (${err.code})` })
-        return
-      }
-    }
     const w = new wt.Worker(FIB, { workerData })
     emit(await nextMessage(w, 'its result', (m) => m.t === 'result'))
     await w.terminate() // where some peers crash: after the figures are out
@@ -140,17 +149,26 @@ async function child(key) {
     }
   })
   const result = await nextMessage(w, 'its result', (m) => m.t === 'result')
-  emit({ ...result, samples })
+  emit({ ...result, samples: { ...result.samples, ours: samples } })
   await w.terminate()
 }
 
 // ---------------------------------------------------------------------------------------
-// Parent: rounds of one child per arm.
+// Parent: children of every arm, interleaved.
 
-/** ops per wall (or CPU) second over a child's profiled (or unprofiled) windows. */
-function rate(windows, on, clock = 'ms') {
-  const ws = windows.filter((w) => w.on === on)
-  return (ws.reduce((n, w) => n + w.ops, 0) * 1000) / ws.reduce((n, w) => n + w[clock], 0)
+/**
+ * Per round of a child: each arm's rate relative to the round's 'off' window, by the
+ * thread's CPU clock ('cpuMs') or by wall time ('ms').
+ */
+function perRound(windows, clock) {
+  const rounds = new Map()
+  for (const w of windows) {
+    const r = rounds.get(w.round) ?? rounds.set(w.round, {}).get(w.round)
+    r[w.arm] = w.ops / w[clock]
+  }
+  return [...rounds.values()].map((r) =>
+    Object.fromEntries(Object.entries(r).map(([arm, rate]) => [arm, rate / r.off])),
+  )
 }
 
 async function sample(arm, results) {
@@ -158,10 +176,10 @@ async function sample(arm, results) {
     timeoutMs: CHILD_TIMEOUT_MS,
   })
   const res = (results[arm.key] ??= {
-    ratio: [],
-    cpuRatio: [],
-    profiled: [],
-    unprofiled: [],
+    rel: [], // arm / off, by CPU, one per round
+    floor: [], // inspector / off, by CPU, one per round
+    diff: [], // rel − floor (control: rel − 1), one per round
+    wallRel: [],
     samplesPerS: [],
     outcomes: [],
     unavailable: null,
@@ -171,30 +189,32 @@ async function sample(arm, results) {
   if (r.outcome !== 'ok' && !res.stderr) res.stderr = r.stderr.trim().split('\n').slice(-2)
   const result = r.lines.find((l) => l.t === 'result')
   if (!result) return
-  const on = rate(result.windows, true)
-  const off = rate(result.windows, false)
-  res.profiled.push(on)
-  res.unprofiled.push(off)
-  res.ratio.push(on / off)
-  res.cpuRatio.push(rate(result.windows, true, 'cpuMs') / rate(result.windows, false, 'cpuMs'))
-  const profiledMs = RUN.warmupMs + result.windows.filter((w) => w.on).reduce((n, w) => n + w.ms, 0)
-  res.samplesPerS.push((result.samples * 1000) / profiledMs)
+  const x = arm.kind ?? 'control'
+  for (const round of perRound(result.windows, 'cpuMs')) {
+    res.rel.push(round[x])
+    if (round.inspector !== undefined) res.floor.push(round.inspector)
+    res.diff.push(round[x] - (round.inspector ?? 1))
+  }
+  for (const round of perRound(result.windows, 'ms')) res.wallRel.push(round[x])
+  const armMs = result.windows.filter((w) => w.arm === x).reduce((n, w) => n + w.ms, 0)
+  const samples = result.samples[x]
+  if (samples !== undefined && armMs > 0) res.samplesPerS.push((samples * 1000) / armMs)
 }
 
 const pct = (x) => `${(100 * x).toFixed(1)}%`
-const pp = (x) => `${x >= 0 ? '+' : '−'}${Math.abs(100 * x).toFixed(1)} pp`
+const pp = (x) => `${x >= 0 ? '+' : '−'}${Math.abs(100 * x).toFixed(2)} pp`
+const withCi = (xs) => `${pp(mean(xs))} ± ${(100 * ci95Mean(xs)).toFixed(2)}`
 
 async function run(log) {
   const results = {}
   log(
-    `2 profiling cost: ${ARMS.length} arms × ${RUN.rounds} rounds, one child each ` +
-      `(${RUN.warmupMs} ms warm-up, ${RUN.pairs} pairs of ${RUN.windowMs} ms windows)`,
+    `2 profiling cost: ${ARMS.length} arms × ${RUN.children} children, each ` +
+      `${RUN.warmupMs} ms warm-up then ${RUN.rounds} rounds of ${RUN.windowMs} CPU-ms windows`,
   )
   await interleavedAsync(
     ARMS.map((arm) => ({ name: arm.key, sample: () => sample(arm, results) })),
-    { rounds: RUN.rounds, warmup: 0, log },
+    { rounds: RUN.children, warmup: 0, log },
   )
-  const rel = (key) => (results[key]?.ratio.length ? median(results[key].ratio) : undefined)
   const crashes = (key) => {
     const bad = results[key].outcomes.filter((o) => o !== 'ok')
     return bad.length
@@ -205,74 +225,99 @@ async function run(log) {
   const notes = []
   const row = (S, arm) => {
     const res = results[arm.key]
-    if (res.unavailable) return { scenario: S, arm: arm.label, status: `not installed` }
-    const has = res.ratio.length > 0
-    const x = (xs) => 100 * median(xs)
+    if (res.unavailable) return { scenario: S, arm: arm.label, status: 'not installed' }
+    const has = res.rel.length > 0
     return {
       scenario: S,
       arm: arm.label,
       ...(has
         ? {
-            median: x(res.ratio),
-            min: 100 * Math.min(...res.ratio),
-            max: 100 * Math.max(...res.ratio),
+            median: 100 * median(res.rel),
+            min: 100 * Math.min(...res.rel),
+            max: 100 * Math.max(...res.rel),
           }
         : { median: null }),
       unit: '%',
-      ratio: has
-        ? `per CPU-s ${x(res.cpuRatio).toFixed(1)}%; ` +
-          `${Math.round(median(res.profiled))} / ${Math.round(median(res.unprofiled))} ops/s`
-        : '',
+      ratio: has ? `wall ${pct(median(res.wallRel))}; ${res.rel.length} rounds` : '',
     }
   }
-  for (const { us, label } of INTERVALS) {
+  const crashed = (r, arm) => {
+    const text = crashes(arm.key)
+    if (!text) return
+    r.status = r.met === undefined ? text : `${r.met ? 'met' : 'MISSED'}; ${text}`
+    const stderr = results[arm.key].stderr?.filter(Boolean)
+    if (stderr?.length) notes.push(`${arm.label}: ${stderr.join(' | ')}`)
+  }
+
+  const control = ARMS[0]
+  const c = row('2 profiling cost: method', control)
+  if (results.control.diff.length > 1) {
+    c.ratio = `off − off ${withCi(results.control.diff)}; ${c.ratio}`
+    c.target = `CI within ±${PRECISION_PP} pp, containing 0`
+    const half = 100 * ci95Mean(results.control.diff)
+    c.met = half <= PRECISION_PP && Math.abs(100 * mean(results.control.diff)) <= half
+  }
+  crashed(c, control)
+  rows.push(c)
+
+  for (const { label } of INTERVALS) {
     const S = `2 profiling cost @ ${label}`
-    rows.push({ ...row(S, ARMS[0]), target: 'baseline: ≈ 100%' })
-    const floor = rel(`inspector-${us}`)
-    const oursWorst = Math.min(rel(`ours-${us}`), rel(`ours-worker-only-${us}`))
-    for (const arm of ARMS.filter((a) => a.group === label)) {
+    const group = ARMS.filter((a) => a.group === label)
+    const floors = group.flatMap((a) => results[a.key].floor)
+    if (floors.length) {
+      rows.push({
+        scenario: S,
+        arm: 'raw inspector Profiler in the worker (floor; every child of this interval)',
+        median: 100 * median(floors),
+        min: 100 * Math.min(...floors),
+        max: 100 * Math.max(...floors),
+        unit: '%',
+        target: 'floor',
+        ratio: `${floors.length} rounds`,
+      })
+    }
+    const ours = group.filter((a) => a.kind === 'ours').map((a) => results[a.key].diff)
+    for (const arm of group) {
       const r = row(S, arm)
-      const value = rel(arm.key)
-      if (arm.kind === 'ours') {
-        const a = results[arm.key].ratio
-        const b = results[`inspector-${us}`].ratio
-        r.target = `≥ floor − ${TARGET_PP} pp (${pct(floor - TARGET_PP / 100)})`
-        r.met = value >= floor - TARGET_PP / 100
-        const ci = (100 * ci95Diff(a, b)).toFixed(1)
-        r.ratio = `${pp(value - floor)} vs floor (means ${pp(mean(a) - mean(b))} ± ${ci}); ${r.ratio}`
-      } else if (arm.peer) {
-        r.target = arm.kind === 'sentry' ? 'ours at 1 ms ahead' : 'both ours rows ahead'
-        r.met = value === undefined ? undefined : oursWorst > value
-      } else {
-        r.target = 'floor'
+      const d = results[arm.key].diff
+      if (d.length > 1) {
+        r.ratio = `− floor ${withCi(d)}; ${r.ratio}`
+        if (arm.kind === 'ours') {
+          r.target = `≥ floor − ${TARGET_PP} pp, CI ≤ ±${PRECISION_PP} pp`
+          r.met = mean(d) >= -TARGET_PP / 100 && 100 * ci95Mean(d) <= PRECISION_PP
+        } else {
+          r.target = arm.kind === 'sentry' ? 'ours at 1 ms ahead' : 'both ours rows ahead'
+          const ahead = ours.filter((o) => o.length > 1).map((o) => mean(o) - mean(d))
+          r.met = ahead.length === ours.length && ahead.every((x) => x > 0)
+          const gaps = ours.map(
+            (o) => `${pp(mean(o) - mean(d))} ± ${(100 * ci95Diff(o, d)).toFixed(2)}`,
+          )
+          r.ratio = `${r.ratio}; ours − this: ${gaps.join(', ')}`
+        }
       }
-      const crashed = crashes(arm.key)
-      if (crashed) {
-        r.status = r.met === undefined ? crashed : `${r.met ? 'met' : 'MISSED'}; ${crashed}`
-        const stderr = results[arm.key].stderr?.filter(Boolean)
-        if (stderr?.length) notes.push(`${arm.label} @ ${label}: ${stderr.join(' | ')}`)
-      }
+      crashed(r, arm)
       rows.push(r)
     }
   }
-  const perSecond = ARMS.filter((a) => a.kind && results[a.key].samplesPerS.length).map(
+  const perSecond = ARMS.filter((a) => results[a.key].samplesPerS.length).map(
     (a) => `${a.key} ${Math.round(median(results[a.key].samplesPerS))}`,
   )
   notes.unshift(
-    'profiling cost: value = ops/s of the profiled windows ÷ ops/s of the unprofiled ' +
-      'windows of the same worker, median over one child per round; spread ' +
-      `= min–max over the ${RUN.rounds} children. Each child: bench/scenarios/workers/fib.js ` +
-      `runs fib(20) in 10 ms slices (yielding between them), ${RUN.warmupMs} ms warm-up ` +
-      `(profiled), then ${RUN.pairs} pairs of ${RUN.windowMs} ms windows (PU, UP, ...). ` +
-      '"per CPU-s": the same ratio per second the worker thread was on a CPU ' +
-      '(CLOCK_THREAD_CPUTIME_ID), i.e. without the time it waited for a core: what sampling ' +
-      'costs on the thread itself; the wall ratio also carries what profiler threads ' +
-      'elsewhere take from a 2-core machine. Ours: startProfile() on the main ' +
-      'thread, the worker created inside it; later profiles reach it by a postMessage ' +
-      'sent inside them. Peers and the raw inspector start and stop inside the worker. ' +
-      'Sentry samples at a fixed 99 Hz (not settable): not like for like with 1 ms.',
-    '"± x" after a difference of means is the half-width of its 95% confidence interval ' +
-      '(Welch t, over the per-child ratios): a difference inside it is not resolved by this run.',
+    'profiling cost: value = fib tasks per second of the worker thread’s CPU clock while ' +
+      'the arm profiles ÷ the same in the round’s unprofiled window, median over rounds; ' +
+      'spread = min–max over rounds. "− floor" = mean over rounds of (arm ÷ off − inspector ÷ ' +
+      'off), the paired difference within each round, ± the half-width of its 95% CI ' +
+      `(Student t over ${RUN.rounds} rounds × ${RUN.children} children). Each child: ` +
+      `bench/scenarios/workers/fib.js runs fib(20) in 10 ms slices (yielding between them), ` +
+      `${RUN.warmupMs} ms warm-up, then rounds of one window per arm, each ${RUN.windowMs} ms ` +
+      'of the thread’s CPU time: ' +
+      'off, the arm, the raw inspector, in an order that turns each round. "wall": the same ' +
+      'ratio by wall time, which also carries what profiler threads elsewhere take from a ' +
+      '2-core machine. Ours: startProfile() on the main thread, the worker created inside ' +
+      'it; later profiles reach it by a postMessage sent inside them. Peers and the raw ' +
+      'inspector start and stop inside the worker. Sentry samples at a fixed 99 Hz (not ' +
+      'settable): not like for like with 1 ms. "ours − this" on a peer row: the difference ' +
+      'of the two arms’ mean differences from the floor (Welch 95% CI).',
     `samples per profiled second in the worker (median; ≈ 1000 at 1 ms, 10000 at 100 µs ` +
       `if the sampler keeps up): ${perSecond.join(', ')}`,
   )

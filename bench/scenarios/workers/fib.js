@@ -5,15 +5,13 @@
 // windows.
 //
 // workerData.mode:
-//   'paired'  (profiling-cost.js) after a warm-up, `pairs` pairs of `windowMs` windows,
-//             one profiled and one not, in the order PU UP PU ... within this same worker
-//             (same isolate, same JIT code: the ratio of the two is what sampling costs).
-//             `profiler` says how profiling is switched: a peer kind or 'inspector' is
-//             started and stopped right here (bench/peer-profilers.js); 'ours' asks the
-//             main thread, which starts or stops a profile and answers { t: 'toggled' };
-//             null switches nothing (the method's control arm). Profiling is on from the
-//             worker's first line. Posts { t: 'result', windows: [{on, ops, ms}],
-//             samples } (samples: the local profiler's, summed over its stops).
+//   'rotation' (profiling-cost.js) after a warm-up, `rounds` rounds of one window of
+//             `windowMs` of this thread's CPU time per entry of `arms` ('off', 'ours',
+//             'inspector', a peer kind, or 'control', which switches nothing): the order turns by one each round and
+//             reverses every other one, so no arm always runs right after another and slow
+//             drift cancels within a round. `initial` says what is on from the first line
+//             ('ours' when the worker is created inside a profile). Posts { t: 'result',
+//             windows: [{round, arm, ops, ms, cpuMs}], samples: {arm: n} }.
 //   'forever' (main-stall.js) post { t: 'ready' }, then run fib slices until terminated.
 //   'go'      (scale.js) start `profiler` if one is named (a local one: never stopped),
 //             post { t: 'ready' }, wait for { t: 'go', warmupUntil, measureUntil } (epoch
@@ -22,6 +20,8 @@
 const path = require('node:path')
 const { parentPort, workerData } = require('node:worker_threads')
 const { performance } = require('node:perf_hooks')
+
+const { startProfiler } = require(path.join(__dirname, '..', '..', 'peer-profilers'))
 
 const FIB_N = 20 // ~0.05–0.1 ms per task
 const SLICE_MS = 10
@@ -69,47 +69,65 @@ async function measure(until) {
   return { ops, ms: epochNow() - t0, cpuMs: Number(threadCpuTime() - c0) / 1e6 }
 }
 
-/** Profiling switched on and off in this thread (or by the main thread, for ours). */
-function switcher({ profiler, peerPath, intervalUs }) {
-  if (!profiler) return { set: async () => {}, samples: () => 0 }
-  if (profiler === 'ours') {
-    return {
-      set: async (on) => {
-        parentPort.postMessage({ t: 'toggle', on })
-        await nextMessage('toggled')
-      },
-      samples: () => 0, // counted from the reports, on the main thread
-    }
+/** Turns profilers on and off by arm name, one at a time. */
+function rotator({ initial = 'off', peerPath, intervalUs }) {
+  let current = initial
+  let stop = null
+  const samples = {}
+  const toggleOurs = async (on) => {
+    parentPort.postMessage({ t: 'toggle', on })
+    await nextMessage('toggled')
   }
-  const { startProfiler } = require(path.join(__dirname, '..', '..', 'peer-profilers'))
-  let stop = startProfiler(profiler, { peerPath, intervalUs })
-  let samples = 0
-  return {
-    set: async (on) => {
-      if (on) stop = startProfiler(profiler, { peerPath, intervalUs })
-      else samples += stop()
-    },
-    samples: () => samples,
+  return async function set(arm) {
+    if (arm === current) return
+    if (current === 'ours') await toggleOurs(false)
+    else if (stop) samples[current] = (samples[current] ?? 0) + stop()
+    stop = null
+    if (arm === 'ours') await toggleOurs(true)
+    else if (arm !== 'off' && arm !== 'control') stop = startProfiler(arm, { peerPath, intervalUs })
+    current = arm
+    set.samples = samples
   }
 }
 
-async function paired({ warmupMs, windowMs, pairs, ...opts }) {
-  const profiling = switcher(opts) // on from here (ours: since before this line)
-  let on = true
+/**
+ * One window that ends when this thread has used `cpuMs` of CPU: under load a wall-time
+ * window holds less work, and fewer tasks mean coarser rates.
+ */
+async function measureCpu(cpuMs) {
+  const t0 = epochNow()
+  const c0 = threadCpuTime()
+  const end = c0 + BigInt(Math.round(cpuMs * 1e6))
+  let ops = 0
+  while (threadCpuTime() < end) {
+    const sliceEnd = epochNow() + SLICE_MS
+    while (epochNow() < sliceEnd) {
+      sink += fib(FIB_N)
+      ops++
+    }
+    await nextTurn()
+  }
+  return { ops, ms: epochNow() - t0, cpuMs: Number(threadCpuTime() - c0) / 1e6 }
+}
+
+async function rotation({ warmupMs, windowMs, rounds, arms, ...opts }) {
+  const set = rotator(opts)
   await runUntil(epochNow() + warmupMs)
   const windows = []
-  for (let i = 0; i < pairs; i++) {
-    for (const want of i % 2 === 0 ? [true, false] : [false, true]) {
-      if (want !== on) await profiling.set((on = want))
-      windows.push({ on, ...(await measure(epochNow() + windowMs)) })
+  for (let round = 0; round < rounds; round++) {
+    const turned = arms.map((_, i) => arms[(i + round) % arms.length])
+    for (const arm of round % 2 ? turned.reverse() : turned) {
+      await set(arm)
+      windows.push({ round, arm, ...(await measureCpu(windowMs)) })
     }
   }
-  if (on) await profiling.set(false)
-  parentPort.postMessage({ t: 'result', windows, samples: profiling.samples() })
+  await set('off')
+  parentPort.postMessage({ t: 'result', windows, samples: set.samples ?? {} })
 }
 
 async function go() {
-  if (workerData.profiler) switcher(workerData) // a local profiler, on from here
+  const { profiler, peerPath, intervalUs } = workerData
+  if (profiler) startProfiler(profiler, { peerPath, intervalUs }) // a local one, on from here
   parentPort.postMessage({ t: 'ready' })
   const window = await nextMessage('go')
   await runUntil(window.warmupUntil)
@@ -121,7 +139,7 @@ async function forever() {
   for (;;) await runUntil(epochNow() + 1000)
 }
 
-const MODES = { paired: () => paired(workerData), go, forever }
+const MODES = { rotation: () => rotation(workerData), go, forever }
 MODES[workerData.mode]().finally(() => {
   if (sink < 0) console.log(sink) // keep the work observable
 })
