@@ -7,11 +7,12 @@
 // workerData.mode:
 //   'rotation' (profiling-cost.js) after a warm-up, `rounds` rounds of one window of
 //             `windowMs` of this thread's CPU time per entry of `arms` ('off', 'ours',
-//             'inspector', a peer kind, or 'control', which switches nothing): the order turns by one each round and
-//             reverses every other one, so no arm always runs right after another and slow
-//             drift cancels within a round. `initial` says what is on from the first line
-//             ('ours' when the worker is created inside a profile). Posts { t: 'result',
-//             windows: [{round, arm, ops, ms, cpuMs}], samples: {arm: n} }.
+//             'inspector', a peer kind, or 'control', which switches nothing): the order
+//             turns by one each round, each turn once forwards and once backwards, so no
+//             arm always runs right after another and slow drift cancels within a round.
+//             `initial` says what is on from the first line ('ours' when the worker is
+//             created inside a profile). Posts { t: 'result', windows: [{round, arm, ops,
+//             ms, cpuMs}], samples: {arm: n} }.
 //   'forever' (main-stall.js) post { t: 'ready' }, then run fib slices until terminated.
 //   'go'      (scale.js) start `profiler` if one is named (a local one: never stopped),
 //             post { t: 'ready' }, wait for { t: 'go', warmupUntil, measureUntil } (epoch
@@ -116,7 +117,10 @@ async function rotation({ warmupMs, windowMs, rounds, arms, ...opts }) {
   const windows = []
   for (let round = 0; round < rounds; round++) {
     const turned = arms.map((_, i) => arms[(i + round) % arms.length])
-    for (const arm of round % 2 ? turned.reverse() : turned) {
+    // Each turn once forwards, then each once backwards: with two arms, reversing every
+    // other turned round would put the same arm first every time.
+    const backwards = Math.floor(round / arms.length) % 2 === 1
+    for (const arm of backwards ? turned.reverse() : turned) {
       await set(arm)
       windows.push({ round, arm, ...(await measureCpu(windowMs)) })
     }
