@@ -14,6 +14,7 @@ const { runScript } = require('./helpers')
 const PRELOAD = [
   'lib/parent/channels.js',
   'lib/parent/face.js',
+  'lib/parent/link.js',
   'lib/parent/patch.js',
   'lib/parent/profiled-worker.js',
   'lib/protocol.js',
