@@ -18,8 +18,6 @@ const hub = () => (hubModule ??= require('../thread/hub'))
 // after this long is assumed busy in synchronous code and is reached through an interrupt.
 const BUSY_GRACE_MS = 40
 
-// This thread's direct workers' links, by thread id.
-const links = new Map()
 // Every thread below this one whose data a link may send → that link: the link's own
 // worker, and the nested workers announced through it (MSG.CHILD).
 const owners = new Map()
@@ -59,7 +57,6 @@ class WorkerLink {
     this.threadId = worker.threadId
     this.name = name
     this.closed = false
-    links.set(this.threadId, this)
     owners.set(this.threadId, this)
     // Created inside a worker: the parent learns that this thread is ours.
     upstream?.(build.child(this.threadId, thisThreadId))
@@ -142,7 +139,6 @@ class WorkerLink {
 
   onClose() {
     this.closed = true
-    links.delete(this.threadId)
     // Thread ids are never reused: nothing can arrive for these any more.
     owners.delete(this.threadId)
     for (const id of this.children) owners.delete(id)
