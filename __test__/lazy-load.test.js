@@ -19,6 +19,7 @@ const PRELOAD = [
   'lib/parent/profiled-worker.js',
   'lib/protocol.js',
   'lib/thread/worker-view.js',
+  'lib/util/clock.js',
   'lib/util/intrinsics.js',
   'lib/worker/index.js',
   'lib/worker/runtime.js',

@@ -2,6 +2,7 @@
 
 const { describe } = require('../util/errors')
 const native = require('../util/native')
+const { epochNsOf } = require('../util/clock')
 
 /**
  * Merge several threads' profiles into one Report.
@@ -63,9 +64,7 @@ function monotonicToEpochNanos(monotonicMicros) {
       `monotonicToEpochNanos: expected a finite number of µs, got ${describe(monotonicMicros)}`,
     )
   }
-  const nowMono = process.hrtime.bigint()
-  const nowEpoch = BigInt(Date.now()) * 1_000_000n
-  return nowEpoch - (nowMono - BigInt(Math.round(monotonicMicros)) * 1000n)
+  return epochNsOf(BigInt(Math.round(monotonicMicros)) * 1000n)
 }
 
 module.exports = { mergeProfiles, monotonicToEpochNanos }

@@ -4,6 +4,7 @@
 
 const { mergeProfiles } = require('./profiles')
 const errors = require('../util/errors')
+const { epochNsOf } = require('../util/clock')
 
 const FLAMEGRAPH_OPTIONS = ['title', 'minWidth', 'idle']
 
@@ -61,8 +62,7 @@ class ProfileReport {
   }
 
   pprofOptions(options) {
-    const wallStartNs = BigInt(Date.now()) * 1_000_000n - (process.hrtime.bigint() - this.startNs)
-    return { timeNanos: wallStartNs, ...options }
+    return { timeNanos: epochNsOf(this.startNs), ...options }
   }
 
   toPprof(options) {

@@ -248,8 +248,4 @@ function settledPromise() {
   return Object.assign(Promise.resolve(), { settled: true })
 }
 
-function nowUs() {
-  return Number(process.hrtime.bigint() / 1000n)
-}
-
-module.exports = { ThreadSampler, nowUs, ROTATE_MS }
+module.exports = { ThreadSampler, ROTATE_MS }

@@ -18,6 +18,7 @@
 
 const { nodeFlagWords } = require('../../util/node-flags')
 const { TWO_32 } = require('./chunk')
+const { exactNowUs } = require('../../util/clock')
 
 const V8_DEFAULT_INTERVAL_US = 1000
 // Slack (µs) around the start call within which a 2³² multiple is taken as the offset.
@@ -28,8 +29,6 @@ function startCpuProfile() {
   v8 ??= require('node:v8')
   return v8.startCpuProfile()
 }
-
-const hrUs = () => Number(process.hrtime.bigint()) / 1000
 
 function intervalFlagGiven() {
   return nodeFlagWords().some((w) => /cpu[-_]profiler[-_]sampling[-_]interval/.test(w))
@@ -58,9 +57,9 @@ class HandleSampling {
   }
 
   open() {
-    const before = hrUs()
+    const before = exactNowUs()
     const handle = startCpuProfile()
-    return { handle, before, after: hrUs() }
+    return { handle, before, after: exactNowUs() }
   }
 
   /** Throws if V8 refuses (e.g. ERR_CPU_PROFILE_TOO_MANY): the owner then falls back. */
