@@ -65,9 +65,7 @@ function parseOptions(where, options) {
 
 function requireMainThread(where) {
   if (!wt.isMainThread) {
-    throw Object.assign(new Error(`${where} can only be called on the main thread`), {
-      code: 'ERR_PROFILE_THREAD',
-    })
+    throw errors.mainThreadOnly(where)
   }
 }
 
