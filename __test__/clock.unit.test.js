@@ -4,6 +4,7 @@
 // another unit by a factor of 1000, and a second is far beyond either's jitter.
 const test = require('node:test')
 const assert = require('node:assert/strict')
+require('./no-unhandled')
 const { nowUs, exactNowUs, fastNowUs, epochNsOf } = require('../lib/util/clock')
 
 const SECOND_US = 1e6

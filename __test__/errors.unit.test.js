@@ -3,6 +3,7 @@
 // text, and that the text names the problem: where it happened and what was wrong.
 const test = require('node:test')
 const assert = require('node:assert/strict')
+require('./no-unhandled')
 const errors = require('../lib/util/errors')
 
 // builder → [arguments, class, code, text]. Every string argument is something the user
