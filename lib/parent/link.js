@@ -144,7 +144,7 @@ class WorkerLink {
     for (const id of this.children) owners.delete(id)
     for (const w of [...this.waits]) w.done({ timedOut: [] })
     // Keep `sessions`: the port can close before the Worker emits 'error' and 'exit', and
-    // onWorkerEvent needs them to attribute those (clearing them here lost the exit code).
+    // onWorkerEvent needs them to attribute those (the exit code among them).
     // Each session removes itself in stop().
   }
 

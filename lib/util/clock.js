@@ -14,8 +14,8 @@ function exactNowUs() {
 }
 
 // performance.now() is cheaper than process.hrtime.bigint(); its origin is fixed, so one
-// offset puts it on the hrtime clock. Taken on first use: loading perf_hooks costs a
-// worker ~0.5 ms of its start, and most are never profiled.
+// offset puts it on the hrtime clock. Taken on first use: loading perf_hooks adds to a
+// worker's start, and most workers are never profiled.
 let performance
 let originUs
 /** Now on the hrtime clock in fractional µs, read through performance.now(). */

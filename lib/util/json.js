@@ -34,8 +34,8 @@ function isBigIntObject(v) {
 // thread, which never appears in the output, and the count check proves every replacement
 // was one of ours (a user string holding a marker adds a replacement), so a collision
 // makes serialize() retry with a new nonce, never return wrong text. Math.random, not
-// node:crypto: loading node:crypto costs a worker ~1.1 ms, and a worker first serializes
-// when its first profile stops, where that would add to the stop's latency.
+// node:crypto: loading node:crypto is a noticeable part of a worker's start, and a worker
+// first serializes when its first profile stops, where that would add to the stop's latency.
 let open
 let marker // matches one marker string, capturing its digits
 const newNonce = () => {

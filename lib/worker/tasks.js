@@ -10,7 +10,7 @@
 // restores it around each callback), like AsyncLocalStorage. Every switch is marked with
 // the time (the clock of V8's sample timestamps), however short the context ran: a
 // stream of small tasks is made of nothing but short pieces. The thread's CPU clock is a
-// system call (≈ 1 µs here, 20 times performance.now()), so it is read at most once per
+// system call, many times dearer than performance.now(), so it is read at most once per
 // quarter sampling interval, and the CPU time between two readings is shared among the
 // pieces in between by their wall time. At each sampler cut the marks become
 // per-profile spans, CPU time and wall time.

@@ -10,8 +10,8 @@
 //   unless that V8 flag is given. Used only for that interval, and not at all when the
 //   flag appears in execArgv or NODE_OPTIONS (v8.setFlagsFromString cannot be seen).
 // - Node writes startTime and endTime cut to 32 bits: they are the process.hrtime clock
-//   in µs modulo 2³² (measured: hrtime − startTime = 3 × 2³² µs to within the 20-odd µs
-//   the call takes to read its clock). The offset back to hrtime is the multiple of 2³²
+//   in µs modulo 2³² (hrtime − startTime is a multiple of 2³² µs, to within the time the
+//   call takes to read its clock). The offset back to hrtime is the multiple of 2³²
 //   that puts startTime inside the hrtime interval read around the start call; if no
 //   multiple does (another layout in some future Node), the offset is the measured one,
 //   off by at most that interval.
