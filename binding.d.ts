@@ -148,6 +148,12 @@ export interface ChargedTimes {
   otherUs: number
 }
 
+/**
+ * What a flame graph's `minWidth` must be, or null for one it takes: the core's rule, for
+ * the JS shell's own error.
+ */
+export declare function flamegraphMinWidthProblem(pct: number): string | null
+
 /** Options for the flame graph SVG. */
 export interface FlamegraphOptions {
   /** Shown at the top of the graph. Default `'Flame Graph'`. */

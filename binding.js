@@ -840,6 +840,7 @@ module.exports.Period = nativeBinding.Period
 module.exports.Report = nativeBinding.Report
 module.exports.__panicForTesting = nativeBinding.__panicForTesting
 module.exports.__panicOffThreadForTesting = nativeBinding.__panicOffThreadForTesting
+module.exports.flamegraphMinWidthProblem = nativeBinding.flamegraphMinWidthProblem
 module.exports.scanBigintJson = nativeBinding.scanBigintJson
 module.exports.threadCpuTime = nativeBinding.threadCpuTime
 module.exports.unmarkBigintJson = nativeBinding.unmarkBigintJson

@@ -2,6 +2,7 @@
 // The CLI's command line (lib/cli/args.js), parsed in-process: no child process.
 const test = require('node:test')
 const assert = require('node:assert/strict')
+require('./no-unhandled')
 const path = require('node:path')
 const { parseCommandLine, parseDuration, UsageError, USAGE } = require('../lib/cli/args')
 

@@ -3,6 +3,7 @@
 // MessagePorts in this thread: what is announced, when, and where carried ports are.
 const test = require('node:test')
 const assert = require('node:assert/strict')
+require('./no-unhandled')
 const { MessageChannel, MessagePort, receiveMessageOnPort } = require('node:worker_threads')
 const channels = require('../lib/parent/channels')
 const hub = require('../lib/thread/hub')

@@ -2,6 +2,7 @@
 // Chunk tiling (lib/thread/sampler/chunk.js) on hand-made profiles: no sampler, no worker.
 const test = require('node:test')
 const assert = require('node:assert/strict')
+require('./no-unhandled')
 const { fromObject, fromJson, keepAfter, TWO_32 } = require('../lib/thread/sampler/chunk')
 
 const nodes = [{ id: 1, callFrame: { functionName: '(root)' }, hitCount: 0, children: [2] }]

@@ -8,6 +8,7 @@
 
 const test = require('node:test')
 const assert = require('node:assert/strict')
+require('./no-unhandled')
 const http = require('node:http')
 const fs = require('node:fs')
 const os = require('node:os')

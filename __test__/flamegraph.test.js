@@ -180,3 +180,37 @@ test('ProfileReport.toFlamegraph of a real profiled worker shows the worker’s 
     await w.terminate()
   }
 })
+
+// One rule for minWidth, the Rust core's: the native Report and a profile's report take and
+// refuse the same values, each with its own error.
+test('minWidth: a profile’s report and the native Report refuse the same values', async () => {
+  const { report } = await within(
+    runProfile(async () => {}, { name: 'fg range' }),
+    'runProfile',
+  )
+  const native = knownReport()
+  for (const ok of [0, 0.01, 100]) {
+    assert.match(report.toFlamegraph({ minWidth: ok }), /<svg /, `${ok}`)
+    assert.match(await report.toFlamegraphAsync({ minWidth: ok }), /<svg /, `${ok}`)
+    assert.match(native.toFlamegraph({ minWidth: ok }), /<svg /, `${ok}`)
+  }
+  // Each as its side prints a number (Rust writes Infinity as inf).
+  for (const [bad, shown, nativeShown] of [
+    [-0.5, 'the number -0.5', '-0.5'],
+    [100.5, 'the number 100.5', '100.5'],
+    [NaN, 'the number NaN', 'NaN'],
+    [Infinity, 'the number Infinity', 'inf'],
+  ]) {
+    for (const call of ['toFlamegraph', 'toFlamegraphAsync']) {
+      assert.throws(() => report[call]({ minWidth: bad }), {
+        name: 'RangeError',
+        code: 'ERR_OUT_OF_RANGE',
+        message: `${call}(): options.minWidth must be a percentage from 0 to 100, got ${shown}`,
+      })
+      assert.throws(() => native[call]({ minWidth: bad }), {
+        code: 'InvalidArg',
+        message: `minWidth must be a percentage from 0 to 100, got ${nativeShown}`,
+      })
+    }
+  }
+})

@@ -5,6 +5,9 @@ const { Session } = require('node:inspector')
 const { spawnSync } = require('node:child_process')
 const path = require('node:path')
 
+// Loaded with the helpers, so that every file that uses them has the hook.
+require('./no-unhandled')
+
 const ROOT = path.resolve(__dirname, '..')
 
 function fib(n) {
@@ -308,25 +311,6 @@ function assertNothingForeign(report, scene) {
   assert.ok(threadOf(report, scene.nestedThreadId).profile.sampleCount > 0, 'so does the nested')
   for (const t of report.threads) assertEffectsHome(t)
   report.toPprof() // the whole report still encodes
-}
-
-// Every test file loads this file: a promise rejection left unhandled anywhere in the
-// file fails it, whichever test was running (or none). Only in a test file's own
-// process and thread: fixtures, workers and bench scripts load these helpers too.
-if (
-  require('node:worker_threads').isMainThread &&
-  /\.test\.js$/.test(require.main?.filename ?? '')
-) {
-  const unhandled = []
-  process.on('unhandledRejection', (reason) => unhandled.push(reason))
-  require('node:test').after(async () => {
-    await new Promise((resolve) => setImmediate(resolve))
-    require('node:assert/strict').deepEqual(
-      unhandled.map((r) => (r instanceof Error ? r.stack : String(r))),
-      [],
-      'no unhandled promise rejection',
-    )
-  })
 }
 
 module.exports = {

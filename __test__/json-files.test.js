@@ -4,6 +4,7 @@
 
 const { test } = require('node:test')
 const assert = require('node:assert/strict')
+require('./no-unhandled')
 const { spawnSync } = require('node:child_process')
 const fs = require('node:fs')
 const os = require('node:os')

@@ -14,10 +14,12 @@ const { runScript } = require('./helpers')
 const PRELOAD = [
   'lib/parent/channels.js',
   'lib/parent/face.js',
+  'lib/parent/link.js',
   'lib/parent/patch.js',
   'lib/parent/profiled-worker.js',
   'lib/protocol.js',
   'lib/thread/worker-view.js',
+  'lib/util/clock.js',
   'lib/util/intrinsics.js',
   'lib/worker/index.js',
   'lib/worker/runtime.js',

@@ -3,6 +3,7 @@
 // passes the other side's check, and a message with any one field wrong is refused.
 const test = require('node:test')
 const assert = require('node:assert/strict')
+require('./no-unhandled')
 const { MSG, DEFAULTS, LIMITS, build, check, isIntervalUs } = require('../lib/protocol')
 
 const session = {

@@ -4,6 +4,7 @@
 // wall time are exact numbers, and real MessagePorts for the channel matching.
 const test = require('node:test')
 const assert = require('node:assert/strict')
+require('./no-unhandled')
 const { MessageChannel } = require('node:worker_threads')
 const { performance } = require('node:perf_hooks')
 const { TaskTracker, ROOT, NONE } = require('../lib/worker/tasks')

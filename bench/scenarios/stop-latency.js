@@ -35,7 +35,7 @@ const PROFILE_MS = 1000
 const SLOT_MS = 250
 const RUN = { idlePerArm: full(40, 8), busyPerArm: full(12, 3) }
 const IDLE_TIMES = 3
-// lib/parent/profiled-worker.js waits this long for a busy worker to read its port
+// lib/parent/link.js waits this long for a busy worker to read its port
 // before interrupting it through the inspector: a design choice, not a measured figure.
 const BUSY_GRACE_MS = 40
 

@@ -6,9 +6,6 @@
 
 const path = require('node:path')
 
-// How long an exiting app waits, in all, for its workers' last samples.
-const EXIT_BUDGET_MS = 200
-
 function run(config, line) {
   require('../..')
   const { startContinuous } = require('../continuous')
@@ -69,7 +66,8 @@ function run(config, line) {
     if (ending === null) end()
   })
 
-  require('./signals').onUnhandledTerminatingSignal((sig, reraise) => {
+  const { onUnhandledTerminatingSignal, EXIT_BUDGET_MS } = require('./signals')
+  onUnhandledTerminatingSignal((sig, reraise) => {
     if (ending !== null) return
     say(`${sig}: pushing the last period before the app stops`)
     end().finally(reraise)

@@ -12,8 +12,6 @@ const wt = require('node:worker_threads')
 const ENV = 'PROFILED_WORKER_CLI'
 // Not ./output, which loads the package: only what naming a directory needs.
 const fileSafe = (name) => name.replace(/[^\w.-]+/g, '_').replace(/^_+|_+$/g, '') || 'node'
-// How long an exiting app waits, in all, for its workers' last samples.
-const EXIT_BUDGET_MS = 200
 
 function line(text) {
   try {
@@ -156,10 +154,11 @@ function run(config) {
     if (!ending) end()
   })
 
+  const { onUnhandledTerminatingSignal, EXIT_BUDGET_MS } = require('./signals')
   // Killed by a signal the app does not handle itself: write the profile first, then die
   // of the same signal, as the app would have. A repeat of the signal (a terminal's
   // Ctrl+C reaches us both directly and through the CLI) changes nothing.
-  require('./signals').onUnhandledTerminatingSignal((sig, reraise) => {
+  onUnhandledTerminatingSignal((sig, reraise) => {
     if (ending && current === null && pending === 0) return reraise()
     if (ending) return
     say(`${sig}: writing the profile before the app stops`)

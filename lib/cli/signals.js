@@ -1,6 +1,10 @@
 'use strict'
-// Signals that end an app by default. The CLI's preloads finish their work on one the app
-// does not handle itself, then die of the same signal, as the app would have.
+// How the CLI's preloads finish their work when the app ends: on a signal that ends an
+// app by default and that the app does not handle itself (then they die of the same
+// signal, as the app would have), and within a budget when it exits synchronously.
+
+// How long an exiting app waits, in all, for its workers' last samples.
+const EXIT_BUDGET_MS = 200
 
 const TERMINATING = ['SIGINT', 'SIGTERM', 'SIGHUP']
 
@@ -23,4 +27,4 @@ function onUnhandledTerminatingSignal(onSignal) {
   }
 }
 
-module.exports = { onUnhandledTerminatingSignal }
+module.exports = { onUnhandledTerminatingSignal, EXIT_BUDGET_MS }

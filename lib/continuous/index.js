@@ -12,7 +12,7 @@ const native = require('../util/native')
 const errors = require('../util/errors')
 const { processScope } = require('../main/api')
 const { observers } = require('../main/session')
-const { nowUs } = require('../thread/sampler')
+const { nowUs } = require('../util/clock')
 const { isIntervalUs } = require('../protocol')
 const { RequestLog, mainThreadSpans } = require('./requests')
 const { pyroscopeExporter } = require('../export/pyroscope')
@@ -286,14 +286,10 @@ class ContinuousHandle {
 function startContinuous(options) {
   const wt = require('node:worker_threads')
   if (!wt.isMainThread) {
-    throw Object.assign(new Error('startContinuous() can only be called on the main thread'), {
-      code: 'ERR_PROFILE_THREAD',
-    })
+    throw errors.mainThreadOnly('startContinuous()')
   }
   if (running !== null) {
-    throw Object.assign(new Error('startContinuous(): continuous profiling is already running'), {
-      code: 'ERR_PROFILE_ACTIVE',
-    })
+    throw errors.continuousRunning()
   }
   const o = parse(options)
   running = new Continuous(o)

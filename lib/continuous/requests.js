@@ -8,7 +8,7 @@
 // main thread a profile takes the whole thread for its window; where requests' windows
 // overlap there, nothing tells whose code ran, so those stretches carry no request label.
 
-const { nowUs } = require('../thread/sampler')
+const { nowUs } = require('../util/clock')
 const { activeLink } = require('./trace')
 
 class RequestLog {

@@ -4,6 +4,7 @@
 
 const http = require('node:http')
 const https = require('node:https')
+const errors = require('../util/errors')
 
 // The part of a response body kept for the error message: an answer of garbage or of a
 // gigabyte costs the same.
@@ -33,7 +34,7 @@ function post(url, headers, body, timeoutMs) {
     }
     // A push in flight must not hold the event loop open: the app exits as it would.
     req.on('socket', (s) => s.unref())
-    req.on('timeout', () => req.destroy(new Error(`no answer within ${timeoutMs} ms`)))
+    req.on('timeout', () => req.destroy(errors.noAnswer(timeoutMs)))
     req.on('error', (err) => finish({ error: err }))
     req.on('response', (res) => {
       let text = ''

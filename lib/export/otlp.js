@@ -9,6 +9,7 @@
 const crypto = require('node:crypto')
 const { Sender } = require('./sender')
 const { env, parsePairs } = require('./env')
+const errors = require('../util/errors')
 
 const PATH = '/v1development/profiles'
 
@@ -26,7 +27,7 @@ function endpoint(url) {
 function otlpExporter(userOptions, defaults) {
   const url = endpoint(userOptions.url)
   if (typeof url !== 'string' || !/^https?:\/\//.test(url))
-    throw new TypeError(`startContinuous(): otlp.url must be an http(s) URL, got ${url}`)
+    throw errors.notHttpUrl('startContinuous(): otlp.url', url)
   const headers = {
     ...parsePairs(env('OTEL_EXPORTER_OTLP_HEADERS')),
     ...parsePairs(env('OTEL_EXPORTER_OTLP_PROFILES_HEADERS')),

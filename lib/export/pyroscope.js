@@ -7,6 +7,7 @@
 const crypto = require('node:crypto')
 const { Sender } = require('./sender')
 const { env } = require('./env')
+const errors = require('../util/errors')
 
 // Pyroscope's label names; values must not break the `{k=v,...}` syntax of the name.
 const TAG_NAME = /^[a-zA-Z_][a-zA-Z0-9_.]*$/
@@ -15,11 +16,11 @@ const TAG_VALUE = /^[^{},=\s]*$/
 function options(o, defaults) {
   const url = o.url ?? env('PYROSCOPE_SERVER_ADDRESS')
   if (typeof url !== 'string' || !/^https?:\/\//.test(url))
-    throw new TypeError(`startContinuous(): pyroscope.url must be an http(s) URL, got ${url}`)
+    throw errors.notHttpUrl('startContinuous(): pyroscope.url', url)
   const tags = { ...(o.tags ?? {}) }
   for (const [k, v] of Object.entries(tags)) {
     if (!TAG_NAME.test(k) || typeof v !== 'string' || !TAG_VALUE.test(v))
-      throw new TypeError(`startContinuous(): pyroscope tag ${k}=${v} is not a valid label`)
+      throw errors.badLabel('startContinuous()', k, v)
   }
   return {
     url: url.replace(/\/+$/, ''),

@@ -65,9 +65,7 @@ function parseOptions(where, options) {
 
 function requireMainThread(where) {
   if (!wt.isMainThread) {
-    throw Object.assign(new Error(`${where} can only be called on the main thread`), {
-      code: 'ERR_PROFILE_THREAD',
-    })
+    throw errors.mainThreadOnly(where)
   }
 }
 
@@ -98,7 +96,7 @@ class ActiveProfile {
   /** Stop the profile; resolves with its ProfileReport. Calling it again returns the same promise. */
   stop() {
     // In a worker, currentProfiles() lists the main thread's profiles, which only the main
-    // thread can stop (this used to fail with "stop is not a function").
+    // thread can stop: say so, rather than fail on a session that is not here.
     requireMainThread('stop()')
     return this.#session.stop()
   }
@@ -231,7 +229,7 @@ function recordEffect(name, data) {
     throw errors.invalidArgType('recordEffect(name, data): name', 'a non-empty string', name)
   const text = serialize(data ?? null)
   // Main-thread effects are reported in thread 0's effects, which a `mainThread: false`
-  // profile has no entry for: recording there lost the effect while counting it.
+  // profile has no entry for: recording there would count an effect that is then lost.
   const sessions = hub.currentSessions().filter((s) => !wt.isMainThread || s.mainThread)
   for (const s of sessions) s.custom.push({ name, data: text, atNs: process.hrtime.bigint() })
   return sessions.length

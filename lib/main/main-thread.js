@@ -31,7 +31,9 @@ const {
   executionAsyncId,
   executionAsyncResource,
 } = require('node:async_hooks')
-const { TaskTracker, ROOT, nowUs } = require('../worker/tasks')
+const { TaskTracker, ROOT } = require('../worker/tasks')
+// The tracker's clock, so that the times marked here and there compare.
+const { fastNowUs: nowUs } = require('../util/clock')
 const hub = require('../thread/hub')
 
 let native = null

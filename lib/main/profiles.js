@@ -1,7 +1,8 @@
 'use strict'
 
-const { describe } = require('../util/errors')
+const errors = require('../util/errors')
 const native = require('../util/native')
+const { epochNsOf } = require('../util/clock')
 
 /**
  * Merge several threads' profiles into one Report.
@@ -10,43 +11,31 @@ const native = require('../util/native')
  */
 function mergeProfiles(threads, options = {}) {
   if (!Array.isArray(threads)) {
-    throw new TypeError(
-      `mergeProfiles(threads): threads must be an array, got ${describe(threads)}`,
-    )
+    throw errors.mustBe('mergeProfiles(threads): threads', 'an array', threads)
   }
   if (typeof options !== 'object' || options === null) {
-    throw new TypeError(
-      `mergeProfiles(threads, options): options must be an object, got ${describe(options)}`,
-    )
+    throw errors.mustBe('mergeProfiles(threads, options): options', 'an object', options)
   }
   const { profileId = '', ...unknown } = options
   const extra = Object.keys(unknown)
-  if (extra.length) throw new TypeError(`mergeProfiles: unknown option ${JSON.stringify(extra[0])}`)
+  if (extra.length) throw errors.unknownMergeOption(extra[0])
   if (typeof profileId !== 'string') {
-    throw new TypeError(
-      `mergeProfiles: options.profileId must be a string, got ${describe(profileId)}`,
-    )
+    throw errors.mustBe('mergeProfiles: options.profileId', 'a string', profileId)
   }
   const report = new native.Report(profileId)
   threads.forEach((t, i) => {
     const at = `mergeProfiles: threads[${i}]`
-    if (typeof t !== 'object' || t === null)
-      throw new TypeError(`${at} must be an object, got ${describe(t)}`)
+    if (typeof t !== 'object' || t === null) throw errors.mustBe(at, 'an object', t)
     if (!(t.profile instanceof native.CpuProfile)) {
-      throw new TypeError(
-        `${at}.profile must be a CpuProfile (from CpuProfile.parse), got ${describe(t.profile)}`,
-      )
+      throw errors.mustBe(`${at}.profile`, 'a CpuProfile (from CpuProfile.parse)', t.profile)
     }
     if (!Number.isSafeInteger(t.threadId) || t.threadId < 0) {
-      throw new TypeError(
-        `${at}.threadId must be a non-negative integer, got ${String(t.threadId)}`,
-      )
+      throw errors.notThreadId(`${at}.threadId`, t.threadId)
     }
     const name = t.name ?? ''
-    if (typeof name !== 'string')
-      throw new TypeError(`${at}.name must be a string, got ${describe(name)}`)
+    if (typeof name !== 'string') throw errors.mustBe(`${at}.name`, 'a string', name)
     if (t.cpuTimeNs !== undefined && typeof t.cpuTimeNs !== 'bigint') {
-      throw new TypeError(`${at}.cpuTimeNs must be a bigint (ns), got ${describe(t.cpuTimeNs)}`)
+      throw errors.mustBe(`${at}.cpuTimeNs`, 'a bigint (ns)', t.cpuTimeNs)
     }
     report.addThread(t.profile, t.threadId, name, t.cpuTimeNs)
   })
@@ -59,13 +48,9 @@ function mergeProfiles(threads, options = {}) {
  */
 function monotonicToEpochNanos(monotonicMicros) {
   if (typeof monotonicMicros !== 'number' || !Number.isFinite(monotonicMicros)) {
-    throw new TypeError(
-      `monotonicToEpochNanos: expected a finite number of µs, got ${describe(monotonicMicros)}`,
-    )
+    throw errors.notMicros('monotonicToEpochNanos', monotonicMicros)
   }
-  const nowMono = process.hrtime.bigint()
-  const nowEpoch = BigInt(Date.now()) * 1_000_000n
-  return nowEpoch - (nowMono - BigInt(Math.round(monotonicMicros)) * 1000n)
+  return epochNsOf(BigInt(Math.round(monotonicMicros)) * 1000n)
 }
 
 module.exports = { mergeProfiles, monotonicToEpochNanos }

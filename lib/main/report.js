@@ -4,6 +4,8 @@
 
 const { mergeProfiles } = require('./profiles')
 const errors = require('../util/errors')
+const native = require('../util/native')
+const { epochNsOf } = require('../util/clock')
 
 const FLAMEGRAPH_OPTIONS = ['title', 'minWidth', 'idle']
 
@@ -24,8 +26,9 @@ function flamegraphOptions(where, report, options) {
     throw errors.invalidArgType(`${where}: options.title`, 'a string', title)
   if (minWidth !== undefined && typeof minWidth !== 'number')
     throw errors.invalidArgType(`${where}: options.minWidth`, 'a number (%)', minWidth)
-  if (minWidth !== undefined && !(minWidth >= 0 && minWidth <= 100))
-    throw errors.outOfRange(`${where}: options.minWidth`, 'a percentage from 0 to 100', minWidth)
+  // The range is the Rust core's rule; asked here so that the error names this call.
+  const expected = minWidth === undefined ? null : native.flamegraphMinWidthProblem(minWidth)
+  if (expected) throw errors.outOfRange(`${where}: options.minWidth`, expected, minWidth)
   if (idle !== undefined && typeof idle !== 'boolean')
     throw errors.invalidArgType(`${where}: options.idle`, 'a boolean', idle)
   return { title, minWidth, idle }
@@ -61,8 +64,7 @@ class ProfileReport {
   }
 
   pprofOptions(options) {
-    const wallStartNs = BigInt(Date.now()) * 1_000_000n - (process.hrtime.bigint() - this.startNs)
-    return { timeNanos: wallStartNs, ...options }
+    return { timeNanos: epochNsOf(this.startNs), ...options }
   }
 
   toPprof(options) {

@@ -7,7 +7,7 @@ const { pathToFileURL } = require('node:url')
 const { performance } = require('node:perf_hooks')
 const native = require('../util/native')
 const hub = require('../thread/hub')
-const { nowUs } = require('../thread/sampler')
+const { nowUs } = require('../util/clock')
 const { deserialize } = require('../util/json')
 const { ProfileReport } = require('./report')
 const mainThread = require('./main-thread')
@@ -313,17 +313,11 @@ class ProfileSession {
     let open = waiting
     while (open.length > 0 && performance.now() < deadline) open = open.filter((w) => !w.poll())
     for (const w of open) this.thread(w.threadId).timedOut = true
-    this.state = 'stopped'
-    this.workers.clear()
-    hub.sessions.delete(this.id)
-    tell('stopped', this)
-    return new ProfileReport({
-      id: this.asyncId,
-      name: this.name,
-      startNs: this.startNs,
+    this.close()
+    return this.report(
       endNs,
-      threads: this.threadReports((t) => assembleNow(t, this.t0, t1, this.intervalUs)),
-    })
+      this.threadReports((t) => assembleNow(t, this.t0, t1, this.intervalUs)),
+    )
   }
 
   /**
@@ -397,10 +391,7 @@ class ProfileSession {
     }
     const results = await stopped
     for (const r of results) this.markTimedOut(r.timedOut)
-    this.state = 'stopped'
-    this.workers.clear()
-    hub.sessions.delete(this.id)
-    tell('stopped', this)
+    this.close()
 
     const profiles = new Map()
     if (addon() !== null) {
@@ -420,7 +411,21 @@ class ProfileSession {
         }),
       )
     }
-    const threads = this.threadReports((t) => profiles.get(t))
+    return this.report(
+      endNs,
+      this.threadReports((t) => profiles.get(t)),
+    )
+  }
+
+  // Over here: no worker works for it any more, and nothing is routed to it.
+  close() {
+    this.state = 'stopped'
+    this.workers.clear()
+    hub.sessions.delete(this.id)
+    tell('stopped', this)
+  }
+
+  report(endNs, threads) {
     return new ProfileReport({
       id: this.asyncId,
       name: this.name,

@@ -4,7 +4,7 @@
 // string can pass for a BigInt. V8's JSON does the bulk of both directions; the native
 // scanner validates and locates BigInt literals when reading.
 
-const { describe } = require('./errors')
+const errors = require('./errors')
 const path = require('node:path')
 
 // The addon is only needed to read BigInt literals; writing uses it when this thread has
@@ -34,8 +34,8 @@ function isBigIntObject(v) {
 // thread, which never appears in the output, and the count check proves every replacement
 // was one of ours (a user string holding a marker adds a replacement), so a collision
 // makes serialize() retry with a new nonce, never return wrong text. Math.random, not
-// node:crypto: loading node:crypto costs a worker ~1.1 ms, and a worker first serializes
-// when its first profile stops, where that would add to the stop's latency.
+// node:crypto: loading node:crypto is a noticeable part of a worker's start, and a worker
+// first serializes when its first profile stops, where that would add to the stop's latency.
 let open
 let marker // matches one marker string, capturing its digits
 const newNonce = () => {
@@ -106,7 +106,7 @@ function serialize(value, options) {
     if (text !== null) return text
     newNonce()
   }
-  throw new Error('serialize: could not place every BigInt (a string collided with the marker)')
+  throw errors.bigIntCollision()
 }
 
 const BIGINTS_KEY = '$bigints'
@@ -117,7 +117,7 @@ const BIGINTS_KEY = '$bigints'
 function toStandardJson(value) {
   const root = deserialize(serialize(value))
   if (root === null || typeof root !== 'object' || Array.isArray(root)) {
-    throw new TypeError(`serialize(value, { format: 'json' }): value must be an object`)
+    throw errors.notJsonObject("serialize(value, { format: 'json' })")
   }
   const pointers = []
   const walk = (holder, pointer) => {
@@ -166,17 +166,6 @@ function restoreStandardJson(root) {
   return root
 }
 
-function syntaxError(e) {
-  /** @type {SyntaxError & { position?: number, line?: number, column?: number }} */
-  const err = new SyntaxError(
-    `${e.message} in JSON at position ${e.position} (line ${e.line} column ${e.column})`,
-  )
-  err.position = e.position
-  err.line = e.line
-  err.column = e.column
-  return err
-}
-
 /**
  * Parse text written by serialize() (or any plain JSON). Returns exactly what JSON.parse
  * returns for plain JSON, except that a root object's "$bigints" list (written by
@@ -185,18 +174,18 @@ function syntaxError(e) {
  */
 function deserialize(text) {
   if (typeof text !== 'string') {
-    throw new TypeError(`deserialize(text): text must be a string, got ${describe(text)}`)
+    throw errors.mustBe('deserialize(text): text', 'a string', text)
   }
   if (!MAYBE_BIGINT.test(text)) {
     try {
       return restoreStandardJson(JSON.parse(text))
     } catch (err) {
       const scan = scanner().scanBigintJson(text, isOneByte(text))
-      throw scan.error ? syntaxError(scan.error) : err
+      throw scan.error ? errors.jsonSyntax(scan.error) : err
     }
   }
   const scan = scanner().scanBigintJson(text, isOneByte(text))
-  if (scan.error) throw syntaxError(scan.error)
+  if (scan.error) throw errors.jsonSyntax(scan.error)
   // No literal at all: plain JSON after all (a digit and an `n` met inside a string).
   if (scan.json === undefined) return restoreStandardJson(JSON.parse(text))
   const root = JSON.parse(scan.json)

@@ -82,17 +82,7 @@ function original(err) {
     if (e?.code !== 'MODULE_NOT_FOUND' || !String(e.message).includes(pkg)) first ??= e
   }
   if (first !== null) return { error: first }
-  /** @type {NodeJS.ErrnoException} */
-  const notBuilt = new Error(
-    'profiled-worker: the native addon is not built for ' +
-      `${process.platform}-${process.arch} (looked in ${ROOT} and for the package ${pkg}). ` +
-      `npm installs ${pkg} as an optional dependency where it is published: reinstall ` +
-      'without --omit=optional (or --no-optional). ' +
-      `From a clone: Build it with \`npm run build\` in ${ROOT} (needs Rust and Cargo).`,
-    { cause: err },
-  )
-  notBuilt.code = 'ERR_PROFILED_WORKER_NOT_BUILT'
-  return { error: notBuilt }
+  return { error: require('./errors').notBuilt(ROOT, pkg, err) }
 }
 
 // `require('../util/native').CpuProfile` and the like load the addon on that first read.

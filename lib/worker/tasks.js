@@ -10,13 +10,15 @@
 // restores it around each callback), like AsyncLocalStorage. Every switch is marked with
 // the time (the clock of V8's sample timestamps), however short the context ran: a
 // stream of small tasks is made of nothing but short pieces. The thread's CPU clock is a
-// system call (≈ 1 µs here, 20 times performance.now()), so it is read at most once per
+// system call, many times dearer than performance.now(), so it is read at most once per
 // quarter sampling interval, and the CPU time between two readings is shared among the
 // pieces in between by their wall time. At each sampler cut the marks become
 // per-profile spans, CPU time and wall time.
 
 const { createHook, executionAsyncResource } = require('node:async_hooks')
 const { MessagePort } = require('node:worker_threads')
+// Switches are marked often: the clock read through performance.now().
+const { fastNowUs: nowUs } = require('../util/clock')
 
 // Work no message caused: startup, top-level code, timers it set. It counts for the
 // profiles the worker was created in ("owners").
@@ -31,19 +33,6 @@ const kContext = Symbol('profiled-worker.context')
 const MAX_PENDING_PER_CHANNEL = 4096
 // Marks are folded into spans once there are this many.
 const FOLD_AT = 8192
-
-// performance.now() is cheap; its origin is fixed, so one offset converts it to the
-// process.hrtime clock in µs, which is the clock of V8's sample timestamps. Taken on first
-// use: loading perf_hooks costs a worker ~0.5 ms of its start, and most are never profiled.
-let performance
-let originUs
-function nowUs() {
-  if (originUs === undefined) {
-    performance = require('node:perf_hooks').performance
-    originUs = Number(process.hrtime.bigint()) / 1000 - performance.now() * 1000
-  }
-  return originUs + performance.now() * 1000
-}
 
 // Pools park an idle worker in Atomics.wait (Piscina, tinypool), called from the end of
 // the task just finished. The wait is idle time, not that task's: while profiling, the
@@ -441,4 +430,4 @@ function interpolate(times, cpus) {
   }
 }
 
-module.exports = { TaskTracker, ROOT, NONE, nowUs }
+module.exports = { TaskTracker, ROOT, NONE }

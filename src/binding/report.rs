@@ -45,16 +45,20 @@ fn flamegraph_options(o: Option<FlamegraphOptions>) -> Result<CoreFlamegraphOpti
   if let Some(idle) = o.idle {
     out.idle = idle;
   }
-  match o.min_width {
-    None => {}
-    Some(w) if (0.0..=100.0).contains(&w) => out.min_width_pct = w,
-    Some(w) => {
-      return Err(invalid_arg(format!(
-        "minWidth must be a percentage from 0 to 100, got {w}"
-      )))
+  if let Some(w) = o.min_width {
+    if let Some(expected) = CoreFlamegraphOptions::min_width_problem(w) {
+      return Err(invalid_arg(format!("minWidth must be {expected}, got {w}")));
     }
+    out.min_width_pct = w;
   }
   Ok(out)
+}
+
+/// What a flame graph's `minWidth` must be, or null for one it takes: the core's rule, for
+/// the JS shell's own error.
+#[napi]
+pub fn flamegraph_min_width_problem(pct: f64) -> Option<String> {
+  CoreFlamegraphOptions::min_width_problem(pct).map(String::from)
 }
 
 fn flamegraph(r: &CoreReport, o: &CoreFlamegraphOptions) -> Result<String> {

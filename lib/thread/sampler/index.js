@@ -21,10 +21,10 @@ const debug = require('node:util').debuglog('profiled-worker')
 // While sampling goes on, the stretch is cut this often even when no profile starts or
 // stops. Ending a stretch is synchronous work in proportion to its samples (V8 builds the
 // profile, then it is serialized), so without this a long profile's stop blocks its
-// thread for a long time at the end (~12 ms for 60 s at 1 ms on the main thread). A cut
-// that keeps V8's profiler running costs ~0.3 ms, so every second that is ~0.03% of the
-// thread; each chunk repeats the tree of the code it sampled, so much shorter would
-// multiply what a long profile holds until it stops.
+// thread for a long time at the end. A cut that keeps V8's profiler running is a small
+// fraction of a millisecond, so once a second it is a tiny share of the thread; each chunk
+// repeats the tree of the code it sampled, so much shorter would multiply what a long
+// profile holds until it stops (bench/ measures both).
 const ROTATE_MS = 1000
 
 class ThreadSampler {
@@ -147,7 +147,7 @@ class ThreadSampler {
     const want = this.active.size > 0 ? Math.min(...this.active.values()) : 0
     const { delivered, deliver } = this.delivery(ids)
     // A cut where the interval stays. Also for the last profile out where `linger`: a
-    // final stop makes V8 tear its profiler down (~1.3 ms synchronous) in the middle of
+    // final stop makes V8 tear its profiler down (synchronous, and slow) in the middle of
     // the stop, so the stretch goes with a cut and the teardown runs in an immediate.
     const goOn = want === this.intervalUs || (this.linger && want === 0)
     try {
@@ -248,8 +248,4 @@ function settledPromise() {
   return Object.assign(Promise.resolve(), { settled: true })
 }
 
-function nowUs() {
-  return Number(process.hrtime.bigint() / 1000n)
-}
-
-module.exports = { ThreadSampler, nowUs, ROTATE_MS }
+module.exports = { ThreadSampler, ROTATE_MS }

@@ -10,14 +10,15 @@
 //   unless that V8 flag is given. Used only for that interval, and not at all when the
 //   flag appears in execArgv or NODE_OPTIONS (v8.setFlagsFromString cannot be seen).
 // - Node writes startTime and endTime cut to 32 bits: they are the process.hrtime clock
-//   in µs modulo 2³² (measured: hrtime − startTime = 3 × 2³² µs to within the 20-odd µs
-//   the call takes to read its clock). The offset back to hrtime is the multiple of 2³²
+//   in µs modulo 2³² (hrtime − startTime is a multiple of 2³² µs, to within the time the
+//   call takes to read its clock). The offset back to hrtime is the multiple of 2³²
 //   that puts startTime inside the hrtime interval read around the start call; if no
 //   multiple does (another layout in some future Node), the offset is the measured one,
 //   off by at most that interval.
 
 const { nodeFlagWords } = require('../../util/node-flags')
 const { TWO_32 } = require('./chunk')
+const { exactNowUs } = require('../../util/clock')
 
 const V8_DEFAULT_INTERVAL_US = 1000
 // Slack (µs) around the start call within which a 2³² multiple is taken as the offset.
@@ -28,8 +29,6 @@ function startCpuProfile() {
   v8 ??= require('node:v8')
   return v8.startCpuProfile()
 }
-
-const hrUs = () => Number(process.hrtime.bigint()) / 1000
 
 function intervalFlagGiven() {
   return nodeFlagWords().some((w) => /cpu[-_]profiler[-_]sampling[-_]interval/.test(w))
@@ -58,9 +57,9 @@ class HandleSampling {
   }
 
   open() {
-    const before = hrUs()
+    const before = exactNowUs()
     const handle = startCpuProfile()
-    return { handle, before, after: hrUs() }
+    return { handle, before, after: exactNowUs() }
   }
 
   /** Throws if V8 refuses (e.g. ERR_CPU_PROFILE_TOO_MANY): the owner then falls back. */

@@ -28,6 +28,21 @@ impl Default for FlamegraphOptions {
   }
 }
 
+/// What `min_width_pct` must be, in the words of the error that refuses it.
+pub const MIN_WIDTH_EXPECTED: &str = "a percentage from 0 to 100";
+
+impl FlamegraphOptions {
+  /// `None` for a `min_width_pct` the graph takes, else what it must be. The one rule:
+  /// the JS shell asks here too, so that its own error cannot drift from this one.
+  pub fn min_width_problem(pct: f64) -> Option<&'static str> {
+    if (0.0..=100.0).contains(&pct) {
+      None
+    } else {
+      Some(MIN_WIDTH_EXPECTED)
+    }
+  }
+}
+
 /// Why a flame graph could not be drawn.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct FlamegraphError(pub String);
@@ -285,6 +300,20 @@ mod tests {
     let f = frames(&report_to_flamegraph(&report(), &o).unwrap());
     assert!(f.iter().any(|x| x.0.starts_with("main (thread 0)")));
     assert!(!f.iter().any(|x| x.0.starts_with("worker (thread 1)")));
+  }
+
+  #[test]
+  fn min_width_is_a_percentage_from_0_to_100() {
+    for ok in [0.0, 0.01, 50.0, 100.0] {
+      assert_eq!(FlamegraphOptions::min_width_problem(ok), None, "{ok}");
+    }
+    for bad in [-0.001, 100.001, f64::NAN, f64::INFINITY, f64::NEG_INFINITY] {
+      assert_eq!(
+        FlamegraphOptions::min_width_problem(bad),
+        Some(MIN_WIDTH_EXPECTED),
+        "{bad}"
+      );
+    }
   }
 
   #[test]
